@@ -1,0 +1,89 @@
+"""The database: engines for SQLite (embedded default) and PostgreSQL (scale-out).
+
+``Database.write()`` opens a transaction that will write. On SQLite it starts with
+``BEGIN IMMEDIATE`` so that writers queue on the file lock up front instead of failing late
+with "database is locked" when a read-then-write transaction tries to upgrade. PostgreSQL needs
+no such trick: one-time items are consumed by conditional UPDATEs whose row locks serialize
+racing instances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, SQLModel, create_engine
+
+from sync_server import models  # noqa: F401  (registers the tables)
+
+
+def _sqlite_engine(url: str, begin: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module so BEGIN is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable with WAL except on power loss
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """Owns the engines; ``read()`` and ``write()`` hand out sessions."""
+
+    def __init__(self, url: str, *, pool: bool = True) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self._read_engine = _sqlite_engine(url, "BEGIN")
+            self._write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
+        else:
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            kwargs: dict[str, Any] = (
+                {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+                if pool
+                else {"poolclass": NullPool}
+            )
+            engine = create_engine(url, **kwargs)
+            self._read_engine = self._write_engine = engine
+
+    def create_all(self) -> None:
+        SQLModel.metadata.create_all(self._write_engine)
+
+    def dispose(self) -> None:
+        self._read_engine.dispose()
+        self._write_engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self._read_engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session that commits when the block ends normally and rolls back otherwise."""
+        with Session(self._write_engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def __repr__(self) -> str:
+        # The URL may hold a password: show only the dialect.
+        return f"Database({self.url.split(':', 1)[0]}:…)"

@@ -1,0 +1,154 @@
+"""Database tables. Every time is an aware UTC datetime (SQLModel stores and returns UTC).
+
+One-time things (enrollment codes, renewal challenges, re-download grants, relay slots) carry
+a ``used_at``/``state`` column that is flipped by one conditional ``UPDATE … WHERE used_at IS
+NULL``: the database, not the Python process, decides who wins, so several server instances on
+one PostgreSQL database still use each of them at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC, to the microsecond."""
+    return datetime.now(UTC)
+
+
+class Customer(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=10)  # the national ID number
+    name: str = Field(max_length=200)
+    password_hash: str = Field(repr=False)
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime
+
+
+class LoginSession(SQLModel, table=True):
+    __tablename__ = "login_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64, repr=False)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    device_kind: str = Field(max_length=10)
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+    # Setting 2 ("ask on the first order of a login session") is kept on the client; the
+    # server only needs to know the session is alive.
+
+
+class EnrollmentCode(SQLModel, table=True):
+    __tablename__ = "enrollment_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    code_hash: str = Field(max_length=64, repr=False)
+    created_at: datetime
+    expires_at: datetime
+    failed_attempts: int = 0
+    used_at: datetime | None = None
+    superseded_at: datetime | None = None  # a new slip replaces the old one
+    issued_by: str = Field(max_length=100)
+
+
+class Certificate(SQLModel, table=True):
+    serial: str = Field(primary_key=True, max_length=50)  # decimal; serials exceed 64 bits
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    fingerprint_sha256: str = Field(max_length=64, unique=True)
+    not_before: datetime
+    not_after: datetime
+    issued_at: datetime
+    issued_via: str = Field(max_length=10)  # "apply" or "renew"
+    cert_pem: str = Field(sa_column=Column(Text, nullable=False))
+    superseded_at: datetime | None = None
+    superseded_by: str | None = Field(default=None, max_length=50)
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = Field(default=None, max_length=40)
+
+
+class RenewalChallenge(SQLModel, table=True):
+    __tablename__ = "renewal_challenge"
+
+    id: str = Field(primary_key=True, max_length=43)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    certificate_serial: str = Field(max_length=50)  # the certificate being renewed
+    nonce_b64: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    csr_sha256: str | None = Field(default=None, max_length=64)
+    issued_serial: str | None = Field(default=None, max_length=50)
+
+
+class RedownloadGrant(SQLModel, table=True):
+    __tablename__ = "redownload_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    opened_by: str = Field(max_length=100)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    superseded_at: datetime | None = None
+
+
+class RelaySlot(SQLModel, table=True):
+    __tablename__ = "relay_slot"
+
+    id: str = Field(primary_key=True, max_length=22)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    certificate_serial: str = Field(max_length=50)
+    state: str = Field(default="open", max_length=10, index=True)
+    created_at: datetime
+    expires_at: datetime = Field(index=True)
+    uploaded_at: datetime | None = None
+    ended_at: datetime | None = None  # claimed, cancelled or found expired
+    # Ciphertext only: the key never reaches the server. Wiped when the slot ends.
+    ciphertext: bytes | None = Field(default=None, sa_column=Column(LargeBinary), repr=False)
+
+
+class Order(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("customer_id", "client_order_id"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    customer_id: str = Field(foreign_key="customer.id", index=True)
+    client_order_id: str = Field(max_length=32)
+    symbol: str = Field(max_length=12)
+    side: str = Field(max_length=4)
+    quantity: int
+    price: str = Field(max_length=20)
+    signed_at: datetime
+    accepted_at: datetime
+    certificate_serial: str = Field(max_length=50)
+    device_kind: str = Field(max_length=10)
+    signature_b64: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: the code only ever inserts. Never holds a secret."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(max_length=100)  # "customer", "staff:<name>", "system"
+    customer_id: str | None = Field(default=None, max_length=10, index=True)
+    device_kind: str | None = Field(default=None, max_length=10)
+    action: str = Field(max_length=40)
+    outcome: str = Field(max_length=40)  # "ok" or the error code
+    detail: str = Field(default="", max_length=500)
+
+
+class CaRecord(SQLModel, table=True):
+    """The issuing CA this database belongs to, so that a second instance with another CA refuses."""
+
+    __tablename__ = "ca_record"
+
+    id: int = Field(default=1, primary_key=True)
+    fingerprint_sha256: str = Field(max_length=64)
+    subject: str = Field(max_length=500)
+    registered_at: datetime

@@ -1,0 +1,232 @@
+"""Relay slots: one encrypted PFX from a customer's PC to the same customer's phone, once.
+
+A slot's life::
+
+    open ──upload──▶ open (ready) ──claim by same customer's phone──▶ claimed
+      │                  │
+      └──cancel by PC / lifetime over──▶ cancelled / expired
+
+The server holds ciphertext only: the key travels in the QR code and never reaches it. A slot
+is single-use (the first claim wins, decided by one conditional UPDATE, so two instances on one
+PostgreSQL database cannot both hand it out), bound to one customer (another customer's claim
+is refused and does not spend it), and short-lived. Ended slots have their ciphertext wiped at
+once; ``prune`` deletes them later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col
+
+from sync_server import audit
+from sync_server.certificates import get_status, is_valid
+from sync_server.credentials import new_id
+from sync_server.customers import Principal
+from sync_server.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+)
+from sync_server.host import Host
+from sync_server.models import RelaySlot
+
+OPEN, CLAIMED, EXPIRED, CANCELLED = "open", "claimed", "expired", "cancelled"
+
+
+@dataclass(frozen=True)
+class SlotView:
+    slot_id: str
+    state: str
+    expires_at: datetime
+
+
+def effective_state(slot: RelaySlot, now: datetime) -> str:
+    """An open slot past its lifetime is expired, whether or not a writer has noticed yet."""
+    if slot.state == OPEN and slot.expires_at <= now:
+        return EXPIRED
+    return slot.state
+
+
+def claim_refusal(slot: RelaySlot | None, customer_id: str, now: datetime) -> ServiceError | None:
+    """Why ``customer_id`` may not claim ``slot`` now, or ``None`` (pure)."""
+    if slot is None:
+        return NotFound("slot_not_found", "There is no such pairing slot; scan the QR code again.")
+    if slot.customer_id != customer_id:
+        return Forbidden(
+            "slot_wrong_customer",
+            "This QR code belongs to another customer; log in on the phone as the PC's customer.",
+        )
+    state = effective_state(slot, now)
+    if state == CLAIMED:
+        return Gone("slot_spent", "This QR code was already used; start the pairing again on the PC.")
+    if state == EXPIRED:
+        return Gone("slot_expired", "This QR code has expired; start the pairing again on the PC.")
+    if state == CANCELLED:
+        return Gone("slot_cancelled", "The PC cancelled this pairing; start it again on the PC.")
+    if slot.ciphertext is None:
+        return Conflict("slot_not_ready", "The PC has not finished uploading; try again in a moment.")
+    return None
+
+
+def _owned_slot(session: Session, principal: Principal, slot_id: str) -> RelaySlot:
+    slot = session.get(RelaySlot, slot_id)
+    if slot is None or slot.customer_id != principal.customer_id:
+        # Another customer's slot is reported as absent: its id tells them nothing.
+        raise NotFound("slot_not_found", "There is no such pairing slot.")
+    return slot
+
+
+def _audit(
+    session: Session, principal: Principal, now: datetime, action: str, slot_id: str, outcome: str = "ok"
+) -> None:
+    audit.record(
+        session,
+        now=now,
+        action=action,
+        outcome=outcome,
+        customer_id=principal.customer_id,
+        device_kind=principal.device_kind,
+        detail=f"slot {slot_id[:6]}…",
+    )
+
+
+def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str) -> SlotView:
+    status = get_status(host, principal.customer_id)
+    now = host.now()
+    cert = status.certificate
+    current = (
+        cert is not None
+        and is_valid(status.code)
+        and cert.fingerprint_sha256 == certificate_fingerprint.strip().lower()
+    )
+    slot = RelaySlot(
+        id=new_id(16),
+        customer_id=principal.customer_id,
+        certificate_serial=cert.serial if cert else "",
+        created_at=now,
+        expires_at=now + host.settings.relay_slot_lifetime,
+    )
+    with host.db.write() as session:
+        if current:
+            session.add(slot)
+        _audit(session, principal, now, "relay_open", slot.id, "ok" if current else "certificate_not_current")
+    if not current:
+        raise Conflict(
+            "certificate_not_current",
+            "The certificate on this computer is not your current valid certificate at the host.",
+        )
+    return SlotView(slot.id, OPEN, slot.expires_at)
+
+
+def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext: bytes) -> None:
+    if len(ciphertext) > host.settings.relay_max_ciphertext_bytes:
+        raise PayloadTooLarge("slot_too_large", "The encrypted certificate is over 64 KiB.")
+    now = host.now()
+    with host.db.write() as session:
+        slot = _owned_slot(session, principal, slot_id)
+        state = effective_state(slot, now)
+        if state != OPEN:
+            raise Gone(f"slot_{'spent' if state == CLAIMED else state}", f"The slot is {state}.")
+        stored = session.exec(
+            update(RelaySlot)
+            .where(col(RelaySlot.id) == slot_id)
+            .where(col(RelaySlot.ciphertext).is_(None))
+            .values(ciphertext=ciphertext, uploaded_at=now)
+        )
+        if stored.rowcount != 1:
+            raise Conflict("slot_already_uploaded", "This slot already holds its ciphertext.")
+        _audit(session, principal, now, "relay_upload", slot_id)
+
+
+def claim_slot(host: Host, principal: Principal, slot_id: str) -> bytes:
+    """Hand the ciphertext to the first claim by the slot's customer; spend the slot."""
+    now = host.now()
+    refusal: ServiceError | None = None
+    ciphertext: bytes | None = None
+    with host.db.write() as session:
+        slot = session.get(RelaySlot, slot_id)
+        refusal = claim_refusal(slot, principal.customer_id, now)
+        if refusal is None:
+            assert slot is not None
+            ciphertext = slot.ciphertext
+            won = session.exec(
+                update(RelaySlot)
+                .where(col(RelaySlot.id) == slot_id)
+                .where(col(RelaySlot.state) == OPEN)
+                .where(col(RelaySlot.ciphertext).is_not(None))
+                .where(col(RelaySlot.expires_at) > now)
+                .values(state=CLAIMED, ended_at=now, ciphertext=None)
+            )
+            if won.rowcount != 1:
+                refusal = Gone("slot_spent", "This QR code was already used.")
+        elif refusal.code == "slot_expired":
+            _expire(session, slot_id, now)
+        _audit(session, principal, now, "relay_claim", slot_id, refusal.code if refusal else "ok")
+    if refusal is not None:
+        raise refusal
+    assert ciphertext is not None
+    return ciphertext
+
+
+def cancel_slot(host: Host, principal: Principal, slot_id: str) -> None:
+    now = host.now()
+    with host.db.write() as session:
+        _owned_slot(session, principal, slot_id)
+        cancelled = session.exec(
+            update(RelaySlot)
+            .where(col(RelaySlot.id) == slot_id)
+            .where(col(RelaySlot.state) == OPEN)
+            .values(state=CANCELLED, ended_at=now, ciphertext=None)
+        )
+        _audit(session, principal, now, "relay_cancel", slot_id, "ok" if cancelled.rowcount else "not_open")
+
+
+def slot_view(host: Host, principal: Principal, slot_id: str) -> SlotView:
+    """The slot's state for its PC; an open slot found past its lifetime is expired and wiped."""
+    now = host.now()
+    with host.db.read() as session:
+        slot = _owned_slot(session, principal, slot_id)
+    state = effective_state(slot, now)
+    if state == EXPIRED and slot.state == OPEN:
+        with host.db.write() as session:
+            if _expire(session, slot_id, now):
+                _audit(session, principal, now, "relay_expire", slot_id)
+    return SlotView(slot.id, state, slot.expires_at)
+
+
+def _expire(session: Session, slot_id: str, now: datetime) -> bool:
+    done = session.exec(
+        update(RelaySlot)
+        .where(col(RelaySlot.id) == slot_id)
+        .where(col(RelaySlot.state) == OPEN)
+        .where(col(RelaySlot.expires_at) <= now)
+        .values(state=EXPIRED, ended_at=now, ciphertext=None)
+    )
+    return bool(done.rowcount)
+
+
+def prune(host: Host, *, now: datetime, older_than: timedelta) -> int:
+    """Wipe slots past their lifetime and delete ended ones older than ``older_than``."""
+    with host.db.write() as session:
+        session.exec(
+            update(RelaySlot)
+            .where(col(RelaySlot.state) == OPEN)
+            .where(col(RelaySlot.expires_at) <= now)
+            .values(state=EXPIRED, ended_at=now, ciphertext=None)
+        )
+        removed = session.exec(
+            delete(RelaySlot)
+            .where(col(RelaySlot.state) != OPEN)
+            .where(col(RelaySlot.expires_at) <= now - older_than)
+        )
+        if removed.rowcount:
+            audit.record(
+                session, now=now, action="relay_prune", actor="system", detail=f"{removed.rowcount} slots"
+            )
+        return int(removed.rowcount)

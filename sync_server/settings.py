@@ -1,0 +1,154 @@
+"""Settings, read once from the environment (and command-line flags) into one frozen object.
+
+Nothing else in the server reads the environment. ``Settings.from_env()`` is called by the
+command line; tests build ``Settings(...)`` directly. Durations accept units (``90s``, ``15m``,
+``12h``, ``20d``, ``2w``, combined as ``1d12h``) so that a tester can issue a certificate that is
+already inside its renewal window (``SYNC_CERT_VALIDITY=20d``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import platformdirs
+
+from sync_server.errors import ConfigError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"(\d+)([smhdw])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"1d12h"`` → ``timedelta(days=1, hours=12)``. A bare number is refused: say the unit."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise ConfigError(
+            f"{text!r} is not a duration; write a number with a unit s, m, h, d or w (e.g. 20d)."
+        )
+    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ConfigError(f"The duration {text!r} must be longer than zero.")
+    return timedelta(seconds=seconds)
+
+
+class Secret(str):
+    """A string that never shows itself in ``repr``/``str`` formatting of containers."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("certsync", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server is told from outside. Secrets are ``Secret`` and masked in repr."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None  # None: SQLite file in data_dir
+    public_url: str | None = None  # base URL clients see, for the CRL distribution point
+    ca_key_passphrase: Secret | None = None
+    ca_key_file: Path | None = None  # load an existing issuing CA instead of generating one
+    ca_cert_file: Path | None = None
+    ca_chain_file: Path | None = None
+    certificate_validity: timedelta = timedelta(days=365)
+    renewal_window: timedelta = timedelta(days=30)
+    pfx_password_min_length: int = 4
+    login_max_failures: int = 5
+    login_lockout: timedelta = timedelta(minutes=15)
+    session_lifetime: timedelta = timedelta(hours=8)
+    enrollment_code_lifetime: timedelta = timedelta(days=7)
+    enrollment_max_attempts: int = 5
+    redownload_lifetime: timedelta = timedelta(hours=24)
+    challenge_lifetime: timedelta = timedelta(minutes=5)
+    relay_slot_lifetime: timedelta = timedelta(seconds=120)
+    relay_max_ciphertext_bytes: int = 64 * 1024
+    max_body_bytes: int = 128 * 1024
+    order_clock_tolerance: timedelta = timedelta(minutes=5)
+    crl_lifetime: timedelta = timedelta(days=1)
+    password_kdf_memory_kib: int = 19456  # Argon2id, OWASP's minimum profile (19 MiB, t=2)
+    password_kdf_iterations: int = 2
+
+    def __post_init__(self) -> None:
+        if self.renewal_window >= self.certificate_validity * 2:
+            raise ConfigError("The renewal window must be shorter than twice the validity.")
+        if not 4 <= self.pfx_password_min_length <= 64:
+            raise ConfigError("The PFX password minimum length must be between 4 and 64.")
+        for name in ("login_max_failures", "enrollment_max_attempts"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1.")
+        if (self.ca_key_file is None) != (self.ca_cert_file is None):
+            raise ConfigError("Set both SYNC_CA_KEY_FILE and SYNC_CA_CERT_FILE, or neither.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'certsync.db'}"
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``SYNC_*`` variables; unknown values fail with a one-line ``ConfigError``."""
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, object] = {}
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def integer(name: str) -> int | None:
+            value = text(name)
+            if value is None:
+                return None
+            try:
+                return int(value)
+            except ValueError:
+                raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
+
+        if (v := text("SYNC_DATA_DIR")) is not None:
+            kwargs["data_dir"] = Path(v).expanduser()
+        if (v := text("SYNC_DATABASE_URL")) is not None:
+            kwargs["database_url"] = v
+        if (v := text("SYNC_PUBLIC_URL")) is not None:
+            kwargs["public_url"] = v.rstrip("/")
+        if (v := text("SYNC_CA_KEY_PASSPHRASE")) is not None:
+            kwargs["ca_key_passphrase"] = Secret(v)
+        for name, key in (
+            ("SYNC_CA_KEY_FILE", "ca_key_file"),
+            ("SYNC_CA_CERT_FILE", "ca_cert_file"),
+            ("SYNC_CA_CHAIN_FILE", "ca_chain_file"),
+        ):
+            if (v := text(name)) is not None:
+                kwargs[key] = Path(v).expanduser()
+        durations = {
+            "SYNC_CERT_VALIDITY": "certificate_validity",
+            "SYNC_RENEWAL_WINDOW": "renewal_window",
+            "SYNC_LOGIN_LOCKOUT": "login_lockout",
+            "SYNC_SESSION_LIFETIME": "session_lifetime",
+            "SYNC_ENROLLMENT_CODE_LIFETIME": "enrollment_code_lifetime",
+            "SYNC_REDOWNLOAD_LIFETIME": "redownload_lifetime",
+            "SYNC_CHALLENGE_LIFETIME": "challenge_lifetime",
+            "SYNC_RELAY_SLOT_LIFETIME": "relay_slot_lifetime",
+        }
+        for name, key in durations.items():
+            if (v := text(name)) is not None:
+                kwargs[key] = parse_duration(v)
+        integers = {
+            "SYNC_PFX_PASSWORD_MIN_LENGTH": "pfx_password_min_length",
+            "SYNC_LOGIN_MAX_FAILURES": "login_max_failures",
+            "SYNC_ENROLLMENT_MAX_ATTEMPTS": "enrollment_max_attempts",
+        }
+        for name, key in integers.items():
+            if (n := integer(name)) is not None:
+                kwargs[key] = n
+        return cls(**kwargs)  # type: ignore[arg-type]
