@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from sync_client.protocol import format_time
+from sync_client.protocol import StatusCode, format_serial, format_time
 from sync_server import certificates, customers, orders, relay
 from sync_server.customers import Principal
 from sync_server.errors import BadRequest, Forbidden, PayloadTooLarge, ServiceError
@@ -43,7 +43,7 @@ MAX_WAIT_SECONDS = 30.0
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The JSON object body, read with a size cap; refusals are ``bad_request``/``payload_too_large``."""
+    """The JSON object body, read with a size cap (``payload_too_large``, ``bad_request``)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge("payload_too_large", f"The request body is over {limit} bytes.")
@@ -65,7 +65,7 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
 
 def field(body: dict[str, Any], name: str, kind: type = str) -> Any:
     value = body.get(name)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise BadRequest("bad_request", f"The field {name!r} is missing or not a {kind.__name__}.")
     return value
 
@@ -90,7 +90,8 @@ def create_app(host: Host) -> Starlette:
         who = await run_in_threadpool(customers.authenticate, host, bearer_token(request))
         if kind is not None and who.device_kind != kind:
             raise Forbidden(
-                "wrong_device_kind", f"This call needs a {kind} session, not a {who.device_kind} one."
+                "wrong_device_kind",
+                f"This call needs a {kind} session, not a {who.device_kind} one.",
             )
         return who
 
@@ -135,10 +136,10 @@ def create_app(host: Host) -> Starlette:
         )
         status = await run_in_threadpool(certificates.get_status, host, new.customer_id)
         reminder = None
-        if status.code == certificates.StatusCode.EXPIRING and status.certificate is not None:
+        if status.code == StatusCode.EXPIRING and status.certificate is not None:
             reminder = {
                 "not_after": format_time(status.certificate.not_after),
-                "serial_display": certificates.format_serial(int(status.certificate.serial)),
+                "serial_display": format_serial(int(status.certificate.serial)),
             }
         return JSONResponse(
             {
@@ -198,7 +199,9 @@ def create_app(host: Host) -> Starlette:
                 signature=body.get("signature"),
             )
         )
-        return JSONResponse(certificates.issued_json(host, cert), status_code=201 if created else 200)
+        return JSONResponse(
+            certificates.issued_json(host, cert), status_code=201 if created else 200
+        )
 
     async def redownload(request: Request) -> Response:
         who = await principal(request, "pc")
@@ -215,7 +218,11 @@ def create_app(host: Host) -> Starlette:
             )
         )
         return JSONResponse(
-            {"order_id": row.id, "accepted_at": format_time(row.accepted_at), "serial": row.certificate_serial},
+            {
+                "order_id": row.id,
+                "accepted_at": format_time(row.accepted_at),
+                "serial": row.certificate_serial,
+            },
             status_code=201,
         )
 
@@ -268,7 +275,11 @@ def create_app(host: Host) -> Starlette:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), timeout)
         return JSONResponse(
-            {"slot_id": view.slot_id, "state": view.state, "expires_at": format_time(view.expires_at)}
+            {
+                "slot_id": view.slot_id,
+                "state": view.state,
+                "expires_at": format_time(view.expires_at),
+            }
         )
 
     async def claim(request: Request) -> Response:
@@ -318,7 +329,10 @@ def create_app(host: Host) -> Starlette:
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s %s", request.method, request.url.path)
         return JSONResponse(
-            {"error": "internal_error", "message": "The server failed; the operators have the details."},
+            {
+                "error": "internal_error",
+                "message": "The server failed; the operators have the details.",
+            },
             status_code=500,
         )
 

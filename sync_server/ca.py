@@ -1,4 +1,4 @@
-"""The issuing CA: generate one on first start or load the operator's, issue leaf certificates, sign CRLs.
+"""The issuing CA: generated on first start or the operator's; issues leaves, signs CRLs.
 
 Two nouns, ``CA`` and the ``CertificateProfile`` it applies, and a few verbs. The leaf profile
 is the customer's order-signing certificate: every extension is spelled out with its
@@ -155,7 +155,7 @@ class CA:
         cert_file: Path | None = None,
         chain_file: Path | None = None,
     ) -> CA:
-        """The operator's CA if files are named, else the one in ``data_dir``, generated if absent."""
+        """The operator's CA if files are named, else ``data_dir``'s, generated if absent."""
         if key_file is not None and cert_file is not None:
             try:
                 return cls.from_pem(
@@ -165,11 +165,15 @@ class CA:
                     passphrase=passphrase,
                 )
             except OSError as exc:
-                raise ConfigError(f"Cannot read the CA files: {exc.strerror}: {exc.filename}") from None
+                raise ConfigError(
+                    f"Cannot read the CA files: {exc.strerror}: {exc.filename}"
+                ) from None
         key_path, cert_path = data_dir / KEY_FILE, data_dir / CERT_FILE
         if key_path.exists() or cert_path.exists():
             return cls.from_pem(
-                key_pem=key_path.read_bytes(), cert_pem=cert_path.read_bytes(), passphrase=passphrase
+                key_pem=key_path.read_bytes(),
+                cert_pem=cert_path.read_bytes(),
+                passphrase=passphrase,
             )
         ca = cls.generate()
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -237,9 +241,7 @@ class CA:
                 critical=True,
             )
             # Not critical, so software that does not know the EKU still validates the chain.
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(self._ski),

@@ -80,7 +80,9 @@ def vet_csr(csr_pem: object, customer_id: str) -> x509.CertificateSigningRequest
     try:
         csr = x509.load_pem_x509_csr(csr_pem.encode())
     except ValueError:
-        raise BadRequest("csr_invalid", "csr_pem is not a PEM PKCS#10 certificate request.") from None
+        raise BadRequest(
+            "csr_invalid", "csr_pem is not a PEM PKCS#10 certificate request."
+        ) from None
     try:
         signature_ok = csr.is_signature_valid
     except Exception:  # an unsupported signature algorithm cannot be verified
@@ -167,7 +169,9 @@ def status_json(host: Host, status: Status) -> dict[str, Any]:
             if status.certificate
             else None
         ),
-        "renewal_opens_at": format_time(status.renewal_opens_at) if status.renewal_opens_at else None,
+        "renewal_opens_at": format_time(status.renewal_opens_at)
+        if status.renewal_opens_at
+        else None,
         "chain_pem": host.ca.chain_pem,
     }
 
@@ -248,7 +252,9 @@ def issue_enrollment_code(host: Host, customer_id: str, *, actor: str) -> Enroll
                 issued_by=actor,
             )
         )
-        audit.record(session, now=now, action="enrollment_code_issue", actor=actor, customer_id=customer_id)
+        audit.record(
+            session, now=now, action="enrollment_code_issue", actor=actor, customer_id=customer_id
+        )
     return EnrollmentSlip(customer_id, code, expires_at)
 
 
@@ -274,7 +280,7 @@ def _check_enrollment_code(
     if slip is None:
         return Forbidden(
             "enrollment_code_invalid",
-            "The enrollment code is wrong; check the slip from the branch (codes are case-sensitive).",
+            "The enrollment code is wrong; check the slip (codes are case-sensitive).",
         )
     if slip.used_at is not None:
         return Forbidden("enrollment_code_used", "This enrollment code was already used.")
@@ -285,13 +291,16 @@ def _check_enrollment_code(
         )
     if slip.expires_at <= now:
         return Forbidden(
-            "enrollment_code_expired", "The enrollment code has expired: ask the branch for a new slip."
+            "enrollment_code_expired",
+            "The enrollment code has expired: ask the branch for a new slip.",
         )
-    if not same_hash(hash_enrollment_code(customer_id, normalize_enrollment_code(typed)), slip.code_hash):
+    if not same_hash(
+        hash_enrollment_code(customer_id, normalize_enrollment_code(typed)), slip.code_hash
+    ):
         session.exec(
             update(EnrollmentCode)
             .where(col(EnrollmentCode.id) == slip.id)
-            .values(failed_attempts=EnrollmentCode.failed_attempts + 1)  # type: ignore[operator]
+            .values(failed_attempts=EnrollmentCode.failed_attempts + 1)
         )
         left = max_attempts - slip.failed_attempts - 1
         if left <= 0:
@@ -320,7 +329,12 @@ def _check_enrollment_code(
 
 
 def apply(
-    host: Host, principal: Principal, *, enrollment_code: object, terms_accepted: object, csr_pem: object
+    host: Host,
+    principal: Principal,
+    *,
+    enrollment_code: object,
+    terms_accepted: object,
+    csr_pem: object,
 ) -> Certificate:
     customer_id = principal.customer_id
     if terms_accepted is not True:
@@ -378,7 +392,9 @@ class Challenge:
     expires_at: datetime
 
 
-def _renewal_refusal(cert: Certificate | None, code: StatusCode, opens: datetime | None) -> ServiceError:
+def _renewal_refusal(
+    cert: Certificate | None, code: StatusCode, opens: datetime | None
+) -> ServiceError:
     if cert is None:
         return NotFound("no_certificate", "You have no certificate to renew; apply for one.")
     if opens is not None and code == StatusCode.VALID:
@@ -445,7 +461,9 @@ def renew(
         challenge = session.get(RenewalChallenge, challenge_id[:64])
         old = session.get(Certificate, challenge.certificate_serial) if challenge else None
         if challenge is None or challenge.customer_id != customer_id or old is None:
-            refusal = Forbidden("challenge_invalid", "The renewal challenge is unknown; start again.")
+            refusal = Forbidden(
+                "challenge_invalid", "The renewal challenge is unknown; start again."
+            )
         elif challenge.used_at is not None:
             if challenge.csr_sha256 == digest and challenge.issued_serial:
                 result = session.get(Certificate, challenge.issued_serial)  # a retry
@@ -459,13 +477,15 @@ def renew(
             code = status_of(old, now=now, window=host.settings.renewal_window)
             if old.superseded_at is not None or code != StatusCode.EXPIRING:
                 refusal = _renewal_refusal(old, code, old.not_after - host.settings.renewal_window)
-            elif not verify(old_cert.public_key(), signature_bytes, message):  # type: ignore[arg-type]
+            elif not verify(old_cert.public_key(), signature_bytes, message):
                 refusal = Forbidden(
                     "proof_invalid",
                     "The renewal was not signed with the current certificate's key.",
                 )
             else:
-                result, created, refusal = _renew_once(host, session, challenge, old, csr, digest, now)
+                result, created, refusal = _renew_once(
+                    host, session, challenge, old, csr, digest, now
+                )
         audit.record(
             session,
             now=now,
@@ -542,9 +562,13 @@ def open_redownload(host: Host, customer_id: str, *, actor: str) -> datetime:
             .values(superseded_at=now)
         )
         session.add(
-            RedownloadGrant(customer_id=customer_id, opened_by=actor, created_at=now, expires_at=expires_at)
+            RedownloadGrant(
+                customer_id=customer_id, opened_by=actor, created_at=now, expires_at=expires_at
+            )
         )
-        audit.record(session, now=now, action="redownload_open", actor=actor, customer_id=customer_id)
+        audit.record(
+            session, now=now, action="redownload_open", actor=actor, customer_id=customer_id
+        )
     return expires_at
 
 
@@ -640,9 +664,13 @@ def revoke(host: Host, serial: str, *, reason: str, actor: str) -> Certificate:
 
 def build_crl_der(host: Host) -> bytes:
     with host.db.read() as session:
-        rows = session.exec(select(Certificate).where(col(Certificate.revoked_at).is_not(None))).all()
+        rows = session.exec(
+            select(Certificate).where(col(Certificate.revoked_at).is_not(None))
+        ).all()
     entries = [
-        RevokedEntry(int(r.serial), r.revoked_at, REVOCATION_REASONS[r.revocation_reason or "unspecified"])
+        RevokedEntry(
+            int(r.serial), r.revoked_at, REVOCATION_REASONS[r.revocation_reason or "unspecified"]
+        )
         for r in rows
         if r.revoked_at is not None
     ]

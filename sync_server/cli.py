@@ -54,7 +54,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @cli.command()
 @click.option("--host", "bind_host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--demo", is_flag=True, help="Create a demo customer and print how to try the clients.")
+@click.option(
+    "--demo", is_flag=True, help="Create a demo customer and print how to try the clients."
+)
 @click.option("--log-level", default="info", show_default=True)
 def serve(bind_host: str, port: int, demo: bool, log_level: str) -> None:
     """Run the service (SQLite in SYNC_DATA_DIR unless SYNC_DATABASE_URL is set)."""
@@ -83,11 +85,17 @@ def _print_demo(host: Any, url: str) -> None:
         exists = session.get(Customer, DEMO_CUSTOMER) is not None
     lines = []
     if exists:
-        lines.append(f"Demo customer {DEMO_CUSTOMER} exists (its password was printed when it was made).")
+        lines.append(
+            f"Demo customer {DEMO_CUSTOMER} exists (its password was printed when it was made)."
+        )
     else:
         password = _generate_password()
         customers.create_customer(
-            host, customer_id=DEMO_CUSTOMER, name="Demo Customer", password=password, actor="system:demo"
+            host,
+            customer_id=DEMO_CUSTOMER,
+            name="Demo Customer",
+            password=password,
+            actor="system:demo",
         )
         lines.append(f"Demo customer {DEMO_CUSTOMER}, login password: {password}")
     slip = certificates.issue_enrollment_code(host, DEMO_CUSTOMER, actor="system:demo")
@@ -98,8 +106,9 @@ def _print_demo(host: Any, url: str) -> None:
     lines.append(f"  pc-client --server {url} login {DEMO_CUSTOMER}")
     lines.append("  pc-client apply          # the code above, then a PFX password")
     lines.append("  pc-client status")
-    lines.append(f"  pc-client pair --qr-png pair.png   # then: mobile-stub --server {url} login {DEMO_CUSTOMER}")
-    lines.append("                                    #       mobile-stub pair --qr-png pair.png")
+    lines.append("  pc-client pair --qr-png pair.png")
+    lines.append(f"  mobile-stub --server {url} login {DEMO_CUSTOMER}")
+    lines.append("  mobile-stub pair --qr-png pair.png")
     click.echo("\n".join(lines))
 
 
@@ -132,7 +141,9 @@ def _read_secret(prompt: str) -> str:
 @admin.command("customer-add")
 @click.argument("customer_id")
 @click.option("--name", required=True)
-@click.option("--generate-password", is_flag=True, help="Generate the login password and print it once.")
+@click.option(
+    "--generate-password", is_flag=True, help="Generate the login password and print it once."
+)
 @click.pass_obj
 def customer_add(ctx: Context, customer_id: str, name: str, generate_password: bool) -> None:
     """Create a customer; the login password is prompted (or generated and printed once)."""
@@ -163,7 +174,11 @@ def enrollment_code(ctx: Context, customer_id: str) -> None:
     slip = certificates.issue_enrollment_code(ctx.host, customer_id, actor=_actor(ctx))
     code = format_enrollment_code(slip.code)
     ctx.emit(
-        {"customer_id": customer_id, "enrollment_code": code, "expires_at": format_time(slip.expires_at)},
+        {
+            "customer_id": customer_id,
+            "enrollment_code": code,
+            "expires_at": format_time(slip.expires_at),
+        },
         f"Certificate password slip for {customer_id}\n"
         f"  Enrollment code: {code}   (case-sensitive)\n"
         f"  Valid until:     {format_time(slip.expires_at)}",
@@ -219,7 +234,8 @@ def certs(ctx: Context, customer_id: str | None) -> None:
     for item in items:
         del item["cert_pem"]
     lines = [
-        f"{i['customer_id']}  {i['serial_display']:<44} {i['not_before']} → {i['not_after']}  {i['status']}"
+        f"{i['customer_id']}  {i['serial_display']:<44} "
+        f"{i['not_before']} → {i['not_after']}  {i['status']}"
         for i in items
     ]
     ctx.emit({"certificates": items}, "\n".join(lines) or "No certificates.")

@@ -70,9 +70,7 @@ def create_customer(host: Host, *, customer_id: str, name: str, password: str, a
         if session.get(Customer, customer_id) is not None:
             raise Conflict("customer_exists", f"The customer {customer_id} already exists.")
         session.add(
-            Customer(
-                id=customer_id, name=name.strip(), password_hash=password_hash, created_at=now
-            )
+            Customer(id=customer_id, name=name.strip(), password_hash=password_hash, created_at=now)
         )
         audit.record(session, now=now, action="customer_add", actor=actor, customer_id=customer_id)
 
@@ -87,7 +85,9 @@ def login(host: Host, *, customer_id: str, password: str, device_kind: str) -> N
     if customer is not None and customer.locked_until is not None and customer.locked_until > now:
         _refuse_locked(host, customer_id, device_kind, customer.locked_until, now)
     # The slow hash runs outside any transaction; an unknown ID costs the same time.
-    ok = verify_password(password[:MAX_PASSWORD_LENGTH], customer.password_hash if customer else _DUMMY)
+    ok = verify_password(
+        password[:MAX_PASSWORD_LENGTH], customer.password_hash if customer else _DUMMY
+    )
     if customer is None or not ok:
         _record_failure(host, customer_id if customer else None, device_kind, now)
         raise Unauthenticated("login_failed", "The customer ID or the password is wrong.")
@@ -145,7 +145,7 @@ def _record_failure(host: Host, customer_id: str | None, device_kind: str, now: 
             session.exec(
                 update(Customer)
                 .where(col(Customer.id) == customer_id)
-                .values(failed_logins=Customer.failed_logins + 1)  # type: ignore[operator]
+                .values(failed_logins=Customer.failed_logins + 1)
             )
             session.exec(
                 update(Customer)

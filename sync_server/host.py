@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sync_server.ca import CA
 from sync_server.db import Database
-from sync_server.models import CaRecord, utcnow
 from sync_server.errors import ConfigError
+from sync_server.models import CaRecord, utcnow
 from sync_server.settings import Settings
 
 
@@ -32,7 +32,7 @@ class Host:
 
 
 def open_host(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Host:
-    """Create the tables, load (or on first start generate) the CA, and check they belong together."""
+    """Create the tables, load (or generate) the CA, and check that they belong together."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(settings.resolved_database_url)
     db.create_all()

@@ -144,7 +144,7 @@ class AuditEvent(SQLModel, table=True):
 
 
 class CaRecord(SQLModel, table=True):
-    """The issuing CA this database belongs to, so that a second instance with another CA refuses."""
+    """The CA this database belongs to: an instance started with another CA refuses to run."""
 
     __tablename__ = "ca_record"
 

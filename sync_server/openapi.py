@@ -25,13 +25,25 @@ _CERT = {
 }  # fmt: skip
 _ISSUED = {
     "type": "object",
-    "properties": {"certificate": {"$ref": "#/components/schemas/Certificate"}, "chain_pem": {"type": "string"}},
+    "properties": {
+        "certificate": {"$ref": "#/components/schemas/Certificate"},
+        "chain_pem": {"type": "string"},
+    },
 }
 
 
 def _obj(**props: str) -> dict[str, Any]:
-    types = {"s": {"type": "string"}, "b": {"type": "boolean"}, "i": {"type": "integer"}, "o": {"type": "object"}}
-    return {"type": "object", "required": list(props), "properties": {k: types[v] for k, v in props.items()}}
+    types = {
+        "s": {"type": "string"},
+        "b": {"type": "boolean"},
+        "i": {"type": "integer"},
+        "o": {"type": "object"},
+    }
+    return {
+        "type": "object",
+        "required": list(props),
+        "properties": {k: types[v] for k, v in props.items()},
+    }
 
 
 # (method, path, summary, needs session, request schema, success status, response schema)
@@ -77,16 +89,23 @@ def openapi_document() -> dict[str, Any]:
                 | ({"content": {"application/json": {"schema": response}}} if response else {}),
                 "default": {
                     "description": "refusal (see docs/PROTOCOL.md for the codes)",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
                 },
             },
         }
         if auth:
             op["security"] = [{"bearer": []}]
         if request is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": request}},
+            }
         if "{slot_id}" in path:
-            op["parameters"] = [{"name": "slot_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+            op["parameters"] = [
+                {"name": "slot_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ]
         paths.setdefault(path, {})[method] = op
     return {
         "openapi": "3.1.0",

@@ -33,8 +33,15 @@ ORDER_FIELDS = {"symbol", "side", "quantity", "price", "client_order_id", "signe
 def validate_order(order: object) -> tuple[dict[str, Any], datetime]:
     """Check the order's shape (pure); returns it and its ``signed_at`` in UTC."""
     if not isinstance(order, dict) or set(order) != ORDER_FIELDS:
-        raise BadRequest("order_invalid", f"An order has exactly the fields {sorted(ORDER_FIELDS)}.")
-    symbol, side, quantity, price = order["symbol"], order["side"], order["quantity"], order["price"]
+        raise BadRequest(
+            "order_invalid", f"An order has exactly the fields {sorted(ORDER_FIELDS)}."
+        )
+    symbol, side, quantity, price = (
+        order["symbol"],
+        order["side"],
+        order["quantity"],
+        order["price"],
+    )
     if not isinstance(symbol, str) or not _SYMBOL.fullmatch(symbol):
         raise BadRequest("order_invalid", "The symbol is 1 to 12 letters or digits.")
     if side not in ("buy", "sell"):
@@ -46,7 +53,9 @@ def validate_order(order: object) -> tuple[dict[str, Any], datetime]:
     except InvalidOperation:
         positive = False
     if not positive:
-        raise BadRequest("order_invalid", "The price is a positive decimal string with up to 2 decimals.")
+        raise BadRequest(
+            "order_invalid", "The price is a positive decimal string with up to 2 decimals."
+        )
     client_order_id = order["client_order_id"]
     if not isinstance(client_order_id, str) or not _CLIENT_ORDER_ID.fullmatch(client_order_id):
         raise BadRequest("order_invalid", "client_order_id is 32 lower-case hex characters.")
@@ -78,7 +87,7 @@ def place_order(host: Host, principal: Principal, *, order: object, signature: o
         )
     else:
         public_key = x509.load_pem_x509_certificate(cert.cert_pem.encode()).public_key()
-        if not verify(public_key, signature_bytes, order_message(checked)):  # type: ignore[arg-type]
+        if not verify(public_key, signature_bytes, order_message(checked)):
             refusal = Forbidden(
                 "order_signature_invalid",
                 "The order's signature does not verify under your current certificate.",

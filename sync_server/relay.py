@@ -64,13 +64,17 @@ def claim_refusal(slot: RelaySlot | None, customer_id: str, now: datetime) -> Se
         )
     state = effective_state(slot, now)
     if state == CLAIMED:
-        return Gone("slot_spent", "This QR code was already used; start the pairing again on the PC.")
+        return Gone(
+            "slot_spent", "This QR code was already used; start the pairing again on the PC."
+        )
     if state == EXPIRED:
         return Gone("slot_expired", "This QR code has expired; start the pairing again on the PC.")
     if state == CANCELLED:
         return Gone("slot_cancelled", "The PC cancelled this pairing; start it again on the PC.")
     if slot.ciphertext is None:
-        return Conflict("slot_not_ready", "The PC has not finished uploading; try again in a moment.")
+        return Conflict(
+            "slot_not_ready", "The PC has not finished uploading; try again in a moment."
+        )
     return None
 
 
@@ -83,7 +87,12 @@ def _owned_slot(session: Session, principal: Principal, slot_id: str) -> RelaySl
 
 
 def _audit(
-    session: Session, principal: Principal, now: datetime, action: str, slot_id: str, outcome: str = "ok"
+    session: Session,
+    principal: Principal,
+    now: datetime,
+    action: str,
+    slot_id: str,
+    outcome: str = "ok",
 ) -> None:
     audit.record(
         session,
@@ -115,7 +124,14 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
     with host.db.write() as session:
         if current:
             session.add(slot)
-        _audit(session, principal, now, "relay_open", slot.id, "ok" if current else "certificate_not_current")
+        _audit(
+            session,
+            principal,
+            now,
+            "relay_open",
+            slot.id,
+            "ok" if current else "certificate_not_current",
+        )
     if not current:
         raise Conflict(
             "certificate_not_current",
@@ -184,7 +200,14 @@ def cancel_slot(host: Host, principal: Principal, slot_id: str) -> None:
             .where(col(RelaySlot.state) == OPEN)
             .values(state=CANCELLED, ended_at=now, ciphertext=None)
         )
-        _audit(session, principal, now, "relay_cancel", slot_id, "ok" if cancelled.rowcount else "not_open")
+        _audit(
+            session,
+            principal,
+            now,
+            "relay_cancel",
+            slot_id,
+            "ok" if cancelled.rowcount else "not_open",
+        )
 
 
 def slot_view(host: Host, principal: Principal, slot_id: str) -> SlotView:
@@ -227,6 +250,10 @@ def prune(host: Host, *, now: datetime, older_than: timedelta) -> int:
         )
         if removed.rowcount:
             audit.record(
-                session, now=now, action="relay_prune", actor="system", detail=f"{removed.rowcount} slots"
+                session,
+                now=now,
+                action="relay_prune",
+                actor="system",
+                detail=f"{removed.rowcount} slots",
             )
         return int(removed.rowcount)

@@ -1,0 +1,320 @@
+"""The HTTP calls of docs/PROTOCOL.md, for ``pc_client`` and ``mobile_stub``.
+
+``SyncClient`` wraps an ``httpx.Client``: the CLIs pass a real one (``SyncClient.connect``),
+tests pass Starlette's ``TestClient`` (which is an ``httpx.Client``) and so run against the real
+app in process. Transport failures become ``ServerUnreachable`` naming the URL; refusals become
+``ServerRefused`` carrying the server's code and message. Nothing here logs.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from cryptography import x509
+
+from sync_client.errors import ServerRefused, ServerUnreachable
+from sync_client.protocol import API_PREFIX, parse_time
+
+DEFAULT_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class HostCertificate:
+    """The certificate object of the protocol."""
+
+    customer_id: str
+    serial: int
+    serial_display: str
+    subject_cn: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+    status: str
+    cert_pem: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HostCertificate:
+        return cls(
+            customer_id=data["customer_id"],
+            serial=int(data["serial"]),
+            serial_display=data["serial_display"],
+            subject_cn=data["subject_cn"],
+            not_before=parse_time(data["not_before"]),
+            not_after=parse_time(data["not_after"]),
+            fingerprint_sha256=data["fingerprint_sha256"],
+            status=data["status"],
+            cert_pem=data["cert_pem"],
+        )
+
+    def load(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.cert_pem.encode())
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    customer_id: str
+    code: int
+    label: str
+    certificate: HostCertificate | None
+    renewal_opens_at: datetime | None
+    chain_pem: str
+
+    @property
+    def is_valid(self) -> bool:
+        return self.code in (0, 31)
+
+
+@dataclass(frozen=True)
+class Issued:
+    certificate: HostCertificate
+    chain_pem: str
+
+    def chain(self) -> list[x509.Certificate]:
+        return x509.load_pem_x509_certificates(self.chain_pem.encode())
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    customer_id: str
+    device_kind: str
+    expires_at: datetime
+    renewal_reminder: dict[str, Any] | None
+
+    def __repr__(self) -> str:
+        return f"LoginResult(customer_id={self.customer_id!r}, device_kind={self.device_kind!r})"
+
+
+@dataclass(frozen=True)
+class RenewalChallenge:
+    challenge_id: str
+    nonce: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SlotState:
+    slot_id: str
+    state: str  # open, claimed, expired, cancelled
+    expires_at: datetime
+
+
+class SyncClient:
+    """One customer's conversation with the server. ``token`` is the session, if logged in."""
+
+    def __init__(self, http: httpx.Client, *, token: str | None = None) -> None:
+        self.http = http
+        self.token = token
+
+    @classmethod
+    def connect(
+        cls, server_url: str, *, token: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> SyncClient:
+        return cls(httpx.Client(base_url=server_url.rstrip("/"), timeout=timeout), token=token)
+
+    @property
+    def server_url(self) -> str:
+        return str(self.http.base_url).rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"SyncClient({self.server_url!r}, logged_in={self.token is not None})"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport ----------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        auth: bool = True,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        headers = {}
+        if auth and self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        try:
+            response = self.http.request(
+                method, API_PREFIX + path, json=json, params=params, headers=headers, **extra
+            )
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(
+                f"Cannot reach the CertSync server at {self.server_url} ({type(exc).__name__})."
+            ) from exc
+        if response.status_code >= 400:
+            raise _refusal(response)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._call(method, path, **kwargs)
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise ServerRefused(
+                "bad_response",
+                f"The server at {self.server_url} sent something that is not JSON.",
+                status=response.status_code,
+            )
+        return data
+
+    # -- server facts -------------------------------------------------------------------
+
+    def policy(self) -> dict[str, Any]:
+        return self._json("GET", "/policy", auth=False)
+
+    def ca_chain_pem(self) -> str:
+        return str(self._json("GET", "/ca", auth=False)["chain_pem"])
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def login(self, customer_id: str, password: str, *, device_kind: str) -> LoginResult:
+        data = self._json(
+            "POST",
+            "/sessions",
+            json={"customer_id": customer_id, "password": password, "device_kind": device_kind},
+            auth=False,
+        )
+        self.token = data["token"]
+        return LoginResult(
+            token=data["token"],
+            customer_id=data["customer_id"],
+            device_kind=data["device_kind"],
+            expires_at=parse_time(data["expires_at"]),
+            renewal_reminder=data.get("renewal_reminder"),
+        )
+
+    def logout(self) -> None:
+        self._call("DELETE", "/sessions/current")
+        self.token = None
+
+    # -- certificates -------------------------------------------------------------------
+
+    def status(self) -> HostStatus:
+        data = self._json("GET", "/certificate/status")
+        cert = data.get("certificate")
+        opens = data.get("renewal_opens_at")
+        return HostStatus(
+            customer_id=data["customer_id"],
+            code=int(data["code"]),
+            label=data["label"],
+            certificate=HostCertificate.from_json(cert) if cert else None,
+            renewal_opens_at=parse_time(opens) if opens else None,
+            chain_pem=data["chain_pem"],
+        )
+
+    def apply(self, *, enrollment_code: str, csr_pem: str, terms_accepted: bool) -> Issued:
+        data = self._json(
+            "POST",
+            "/certificate/apply",
+            json={
+                "enrollment_code": enrollment_code,
+                "terms_accepted": terms_accepted,
+                "csr_pem": csr_pem,
+            },
+        )
+        return _issued(data)
+
+    def renewal_challenge(self) -> RenewalChallenge:
+        data = self._json("POST", "/certificate/renewal-challenge")
+        return RenewalChallenge(data["challenge_id"], data["nonce"], parse_time(data["expires_at"]))
+
+    def renew(self, *, challenge_id: str, csr_pem: str, signature: bytes) -> Issued:
+        data = self._json(
+            "POST",
+            "/certificate/renew",
+            json={
+                "challenge_id": challenge_id,
+                "csr_pem": csr_pem,
+                "signature": base64.b64encode(signature).decode(),
+            },
+        )
+        return _issued(data)
+
+    def redownload(self) -> Issued:
+        return _issued(self._json("POST", "/certificate/redownload", json={}))
+
+    def place_order(
+        self, *, order: dict[str, Any], signature: bytes, serial: int
+    ) -> dict[str, Any]:
+        return self._json(
+            "POST",
+            "/orders",
+            json={
+                "order": order,
+                "signature": base64.b64encode(signature).decode(),
+                "serial": str(serial),
+            },
+        )
+
+    # -- relay --------------------------------------------------------------------------
+
+    def open_slot(self, *, certificate_fingerprint: str) -> SlotState:
+        data = self._json(
+            "POST", "/relay/slots", json={"certificate_fingerprint": certificate_fingerprint}
+        )
+        return SlotState(data["slot_id"], "open", parse_time(data["expires_at"]))
+
+    def upload_ciphertext(self, slot_id: str, envelope: bytes) -> None:
+        self._call(
+            "PUT",
+            f"/relay/slots/{slot_id}/ciphertext",
+            json={"ciphertext": base64.b64encode(envelope).decode()},
+        )
+
+    def wait_slot(self, slot_id: str, *, after: str = "open", wait: float = 25.0) -> SlotState:
+        """Long-poll until the slot's state differs from ``after`` or ``wait`` seconds pass."""
+        data = self._json(
+            "GET",
+            f"/relay/slots/{slot_id}/events",
+            params={"after": after, "wait": f"{wait:g}"},
+            timeout=wait + DEFAULT_TIMEOUT,
+        )
+        return SlotState(data["slot_id"], data["state"], parse_time(data["expires_at"]))
+
+    def claim_slot(self, slot_id: str) -> bytes:
+        data = self._json("POST", f"/relay/slots/{slot_id}/claim")
+        return base64.b64decode(data["ciphertext"])
+
+    def cancel_slot(self, slot_id: str) -> None:
+        self._call("DELETE", f"/relay/slots/{slot_id}")
+
+
+def _issued(data: dict[str, Any]) -> Issued:
+    return Issued(HostCertificate.from_json(data["certificate"]), data["chain_pem"])
+
+
+def _refusal(response: httpx.Response) -> ServerRefused:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        details = body.get("details")
+        return ServerRefused(
+            body["error"],
+            str(body.get("message", "")),
+            status=response.status_code,
+            details=details if isinstance(details, dict) else None,
+        )
+    return ServerRefused(
+        "bad_response",
+        f"The server answered HTTP {response.status_code} without an explanation.",
+        status=response.status_code,
+    )

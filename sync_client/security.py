@@ -1,0 +1,100 @@
+"""The password security setting (function 9) and where setting 3 keeps the PFX password.
+
+1 = ask for the PFX password on every order; 2 = only on the first order of a login session;
+3 = never ask: the password lives in the operating system's credential store (``keyring``).
+A setting chosen now takes effect from the next login, so a session records the setting it
+started with. The unlocked key itself is never written anywhere.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from sync_client.errors import ClientError, InvalidInput
+
+KEYRING_SERVICE = "certsync"
+
+
+class SecuritySetting(IntEnum):
+    EVERY_ORDER = 1
+    FIRST_ORDER = 2
+    NEVER = 3
+
+    @classmethod
+    def parse(cls, raw: object) -> SecuritySetting:
+        try:
+            return cls(int(str(raw).strip()))
+        except ValueError:
+            raise InvalidInput("The security setting is 1, 2 or 3.") from None
+
+    @property
+    def description(self) -> str:
+        return {
+            1: "ask for the PFX password on every order",
+            2: "ask on the first order after each login",
+            3: "never ask (password kept in the system's credential store)",
+        }[self.value]
+
+
+DEFAULT_SETTING = SecuritySetting.FIRST_ORDER
+
+
+def password_needed(setting: SecuritySetting, *, asked_this_session: bool) -> bool:
+    """Whether an order must prompt for the PFX password (pure)."""
+    if setting is SecuritySetting.EVERY_ORDER:
+        return True
+    if setting is SecuritySetting.FIRST_ORDER:
+        return not asked_this_session
+    return False
+
+
+class CredentialStoreUnavailable(ClientError):
+    code = "credential_store_unavailable"
+
+
+def _backend() -> object:
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring) or (
+        type(backend).__name__ == "ChainerBackend" and not getattr(backend, "backends", None)
+    ):
+        raise CredentialStoreUnavailable(
+            "No credential store is available on this computer; setting 3 cannot be used."
+        )
+    return backend
+
+
+def credential_store_available() -> bool:
+    try:
+        _backend()
+    except CredentialStoreUnavailable:
+        return False
+    return True
+
+
+def store_password(account: str, password: str) -> None:
+    import keyring
+
+    _backend()
+    keyring.set_password(KEYRING_SERVICE, account, password)
+
+
+def load_password(account: str) -> str | None:
+    import keyring
+
+    _backend()
+    value = keyring.get_password(KEYRING_SERVICE, account)
+    return value if isinstance(value, str) else None
+
+
+def forget_password(account: str) -> None:
+    import keyring
+    from keyring.errors import PasswordDeleteError
+
+    try:
+        _backend()
+        keyring.delete_password(KEYRING_SERVICE, account)
+    except (PasswordDeleteError, CredentialStoreUnavailable):
+        pass
