@@ -4,12 +4,15 @@
     ├── InvalidInput                 a value the user typed or a file they chose is not acceptable
     │   └── InvalidNationalId        the customer ID fails its format or check digit
     ├── PfxError                     a PKCS#12 file cannot be used
-    │   ├── WrongPfxPassword         the password does not open it (code ``wrong_password``)
+    │   ├── WrongPfxPassword         the password does not open it, nor a pending encrypted key
+    │   │                            (code ``wrong_password``)
     │   └── PfxInvalid               not a PKCS#12 file, or no key/certificate, or they do not match
-    ├── EnvelopeError                relay ciphertext fails to decrypt (tampered, wrong key/slot/customer)
+    ├── EnvelopeError                relay ciphertext fails to decrypt (tampered, wrong key,
+    │                                slot or customer)
     ├── QrPayloadError               a QR payload that is not a CertSync pairing link
     ├── ServerUnreachable            no HTTP answer from the server URL (the URL is named)
-    └── ServerRefused                the server answered with its error shape; ``code`` is the server's
+    └── ServerRefused                the server answered with its error shape; ``code`` is the
+                                     server's
 
 Codes are what tests and the CLIs branch on; messages are for people and may change.
 """

@@ -20,7 +20,7 @@ LETTER_CODES = {
     "S": 26, "T": 27, "U": 28, "V": 29, "W": 32, "X": 30, "Y": 31, "Z": 33,
 }  # fmt: skip
 
-_FORMAT = re.compile(r"[A-Z](?:[1289]\d|[A-D]\d)\d{7}")
+_FORMAT = re.compile(r"[A-Z](?:[1289]|[A-D])[0-9]{8}", re.ASCII)
 _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 1)
 
 
