@@ -180,8 +180,7 @@ def test_default_iterations_are_600000_per_openssl(rsa_issued: Issued, tmp_path:
     output = result.stdout + result.stderr
     assert output.count("PBES2, PBKDF2, AES-256-CBC, Iteration 600000") == 2
     # The known limit in sync_client/pfx.py's docstring: the MAC stays at 2048 iterations.
-    # If a cryptography upgrade raises it, this fails so that the docstring gets updated.
-    assert "MAC: sha256, Iteration 2048" in output
+    assert "MAC: sha256, Iteration 600000" in output
 
 
 def test_wrong_password_fails_in_openssl_and_here(rsa_issued: Issued, tmp_path: Path) -> None:
@@ -295,3 +294,18 @@ def test_loads_a_pfx_made_by_openssl(tmp_path: Path) -> None:
     assert loaded.chain == ()
     with pytest.raises(WrongPfxPassword):
         load_pfx((tmp_path / "o.pfx").read_bytes(), "nope")
+
+
+@pytest.mark.parametrize("password", ["密碼pässw", "abcd"])
+def test_strengthened_mac_verifies_in_openssl_and_refuses_a_wrong_password(
+    ec_issued: Issued, tmp_path: Path, password: str
+) -> None:
+    path = tmp_path / "mac.pfx"
+    path.write_bytes(_build(ec_issued, password=password, iterations=4096))
+    assert load_pfx(path.read_bytes(), password).customer_id == CUSTOMER
+    good = openssl_info(path, password)
+    assert good.returncode == 0, good.stderr
+    assert "MAC: sha256, Iteration 4096" in good.stdout + good.stderr
+    bad = openssl_info(path, password + "x")
+    assert bad.returncode != 0
+    assert "mac verify" in (bad.stdout + bad.stderr).lower()
