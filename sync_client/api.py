@@ -20,6 +20,8 @@ from sync_client.errors import ServerRefused, ServerUnreachable
 from sync_client.protocol import API_PREFIX, parse_time
 
 DEFAULT_TIMEOUT = 15.0
+# The relay's long-poll holds a response for up to 30 s; reads may take that long.
+LONG_POLL_READ_TIMEOUT = 45.0
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,8 @@ class SyncClient:
     def connect(
         cls, server_url: str, *, token: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> SyncClient:
-        return cls(httpx.Client(base_url=server_url.rstrip("/"), timeout=timeout), token=token)
+        limits = httpx.Timeout(timeout, read=max(timeout, LONG_POLL_READ_TIMEOUT))
+        return cls(httpx.Client(base_url=server_url.rstrip("/"), timeout=limits), token=token)
 
     @property
     def server_url(self) -> str:
@@ -142,15 +145,13 @@ class SyncClient:
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
         auth: bool = True,
-        timeout: float | None = None,
     ) -> httpx.Response:
         headers = {}
         if auth and self.token is not None:
             headers["Authorization"] = f"Bearer {self.token}"
-        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
             response = self.http.request(
-                method, API_PREFIX + path, json=json, params=params, headers=headers, **extra
+                method, API_PREFIX + path, json=json, params=params, headers=headers
             )
         except httpx.TransportError as exc:
             raise ServerUnreachable(
@@ -283,8 +284,7 @@ class SyncClient:
         data = self._json(
             "GET",
             f"/relay/slots/{slot_id}/events",
-            params={"after": after, "wait": f"{wait:g}"},
-            timeout=wait + DEFAULT_TIMEOUT,
+            params={"after": after, "wait": f"{min(wait, 30.0):g}"},
         )
         return SlotState(data["slot_id"], data["state"], parse_time(data["expires_at"]))
 

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from sync_client.protocol import StatusCode, format_serial, format_time
 from sync_server import certificates, customers, orders, relay
 from sync_server.customers import Principal
-from sync_server.errors import BadRequest, Forbidden, PayloadTooLarge, ServiceError
+from sync_server.errors import BadRequest, Forbidden, PayloadTooLarge, ServiceError, Unauthenticated
 from sync_server.host import Host
 from sync_server.openapi import openapi_document
 from sync_server.relay_events import SlotNotifier
@@ -71,8 +71,6 @@ def field(body: dict[str, Any], name: str, kind: type = str) -> Any:
 
 
 def bearer_token(request: Request) -> str:
-    from sync_server.errors import Unauthenticated
-
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
         raise Unauthenticated("unauthenticated", "Log in first: this call needs a session.")
@@ -270,7 +268,8 @@ def create_app(host: Host) -> Starlette:
                 if view.state != after or remaining <= 0:
                     break
                 until_expiry = (view.expires_at - host.now()).total_seconds()
-                # Another instance's claim does not wake us: poll the database now and then.
+                # Claims on other instances wake us through PostgreSQL NOTIFY; the periodic
+                # re-read is the safety net if a notification is lost.
                 timeout = max(0.0, min(remaining, until_expiry + 0.01, notifier.poll_seconds))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), timeout)
@@ -348,10 +347,16 @@ def create_app(host: Host) -> Starlette:
                 except Exception:
                     log.exception("relay pruning failed")
 
+        loop = asyncio.get_running_loop()
         task = asyncio.create_task(prune_forever())
+        stop_listening = host.db.listen(
+            relay.NOTIFY_CHANNEL,
+            lambda slot_id: loop.call_soon_threadsafe(notifier.notify, slot_id),
+        )
         try:
             yield
         finally:
+            stop_listening()
             task.cancel()
 
     handlers: list[tuple[str, str, Callable[[Request], Awaitable[Response]]]] = [

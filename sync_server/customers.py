@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from sync_client.errors import InvalidNationalId
 from sync_client.national_id import normalize_national_id
+from sync_client.protocol import format_time
 from sync_server import audit
 from sync_server.credentials import hash_password, hash_token, new_token, verify_password
 from sync_server.errors import BadRequest, Conflict, Locked, Unauthenticated
@@ -120,8 +121,6 @@ _DUMMY = hash_password("certsync-timing-equalizer", memory_kib=19456, iterations
 def _refuse_locked(
     host: Host, customer_id: str, device_kind: str, locked_until: datetime, now: datetime
 ) -> None:
-    from sync_client.protocol import format_time
-
     with host.db.write() as session:
         audit.record(
             session,

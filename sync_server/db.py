@@ -9,15 +9,19 @@ racing instances.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from sync_server import models  # noqa: F401  (registers the tables)
+
+log = logging.getLogger("sync_server.db")
 
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
@@ -83,6 +87,50 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def notify(self, session: Session, channel: str, payload: str) -> None:
+        """Tell other instances, on commit (PostgreSQL NOTIFY); a no-op on SQLite's one process."""
+        if not self.is_sqlite:
+            session.connection().execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": channel, "payload": payload},
+            )
+
+    def listen(self, channel: str, callback: Callable[[str], object]) -> Callable[[], None]:
+        """Call ``callback(payload)`` for each NOTIFY on ``channel``; returns a stop function.
+
+        One daemon thread per instance holds a dedicated connection. On SQLite there is only
+        one process, so there is nothing to listen to.
+        """
+        if self.is_sqlite:
+            return lambda: None
+        import psycopg
+
+        stop = threading.Event()
+        dsn = self._write_engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+
+        def run() -> None:
+            while not stop.is_set():
+                try:
+                    with psycopg.connect(dsn, autocommit=True) as conn:
+                        conn.execute(f"LISTEN {channel}")
+                        while not stop.is_set():
+                            for note in conn.notifies(timeout=0.5):
+                                callback(note.payload)
+                except Exception:
+                    log.exception("LISTEN %s failed; retrying", channel)
+                    stop.wait(1.0)
+
+        thread = threading.Thread(target=run, name=f"listen-{channel}", daemon=True)
+        thread.start()
+
+        def stop_listening() -> None:
+            stop.set()
+            thread.join(timeout=2.0)
+
+        return stop_listening
 
     def __repr__(self) -> str:
         # The URL may hold a password: show only the dialect.

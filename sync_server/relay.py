@@ -37,6 +37,7 @@ from sync_server.host import Host
 from sync_server.models import RelaySlot
 
 OPEN, CLAIMED, EXPIRED, CANCELLED = "open", "claimed", "expired", "cancelled"
+NOTIFY_CHANNEL = "certsync_relay"  # wakes PCs long-polling on other instances
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,8 @@ def claim_slot(host: Host, principal: Principal, slot_id: str) -> bytes:
             )
             if won.rowcount != 1:
                 refusal = Gone("slot_spent", "This QR code was already used.")
+            else:
+                host.db.notify(session, NOTIFY_CHANNEL, slot_id)
         elif refusal.code == "slot_expired":
             _expire(session, slot_id, now)
         _audit(session, principal, now, "relay_claim", slot_id, refusal.code if refusal else "ok")
@@ -200,6 +203,8 @@ def cancel_slot(host: Host, principal: Principal, slot_id: str) -> None:
             .where(col(RelaySlot.state) == OPEN)
             .values(state=CANCELLED, ended_at=now, ciphertext=None)
         )
+        if cancelled.rowcount:
+            host.db.notify(session, NOTIFY_CHANNEL, slot_id)
         _audit(
             session,
             principal,

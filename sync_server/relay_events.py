@@ -1,8 +1,8 @@
 """Wake-ups for PCs long-polling their relay slot, within one server process.
 
-A claim or cancel handled by this process wakes its waiters at once; a claim handled by
-another instance (scale-out on PostgreSQL) is seen by the waiter's periodic re-read every
-``poll_seconds``.
+A claim or cancel handled by this process wakes its waiters at once; one handled by another
+instance (scale-out on PostgreSQL) arrives by ``NOTIFY`` (``Database.listen``), and the
+waiter's periodic re-read every ``poll_seconds`` is the safety net.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 
 class SlotNotifier:
-    def __init__(self, *, poll_seconds: float = 0.2) -> None:
+    def __init__(self, *, poll_seconds: float = 1.0) -> None:
         self.poll_seconds = poll_seconds
         self._events: dict[str, asyncio.Event] = {}
         self._waiters: dict[str, int] = {}
