@@ -54,7 +54,8 @@ class Settings:
     """Everything the server is told from outside. Secrets are ``Secret`` and masked in repr."""
 
     data_dir: Path = field(default_factory=default_data_dir)
-    database_url: str | None = None  # None: SQLite file in data_dir
+    # None: SQLite file in data_dir. Out of repr: a PostgreSQL URL may carry a password.
+    database_url: str | None = field(default=None, repr=False)
     public_url: str | None = None  # base URL clients see, for the CRL distribution point
     ca_key_passphrase: Secret | None = None
     ca_key_file: Path | None = None  # load an existing issuing CA instead of generating one
