@@ -1,0 +1,559 @@
+"""``mobile-stub``: the phone trading app's part in CertSync, for testers to drive from scripts.
+
+    mobile-stub [--home DIR] [--server URL] [--json] [--debug] COMMAND
+
+    login ID              log the phone in (prompt: login password)
+    logout                end the phone session
+    pair                  receive the certificate the PC shows as a QR code
+                          (--qr-png FILE | --payload TEXT | --retry | --give-up;
+                          prompt: PFX password)
+    status                the host's certificate beside the phone's, and the verdict
+    order                 sign an order with the phone's copy and send it
+                          (prompt: PFX password, when the security setting asks)
+    security-setting [N]  show, or change, the phone's security setting (prompt: PFX password)
+
+Secrets are read hidden on a terminal; otherwise each prompt reads one line of standard input,
+in the order the command's ``--help`` lists. Known errors print one line,
+``error: <message> [<code>]``, on standard error and exit 1 (2 for a usage error); ``--json``
+prints one JSON object on standard output, errors included. Tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from mobile_stub.errors import PhoneError, PhoneStoreCorrupt
+from mobile_stub.keystore import (
+    discard_pending,
+    find_certificate,
+    load_pending,
+    require_certificate,
+    require_pending,
+)
+from mobile_stub.pairing import Paired, finish_pairing, pair_from_payload
+from mobile_stub.prompts import read_secret
+from mobile_stub.session import (
+    PhoneSession,
+    end_session,
+    load_session,
+    new_unlock_secret,
+    require_session,
+    save_session,
+)
+from mobile_stub.signing import change_security_setting, place_signed_order, unlock_for_order
+from mobile_stub.store import HOME_ENV, PhoneHome, default_home, saved_security_setting
+from mobile_stub.verdict import match_verdict
+from sync_client.api import HostStatus, SyncClient
+from sync_client.errors import ClientError, ServerRefused
+from sync_client.national_id import normalize_national_id
+from sync_client.pairing import same_server
+from sync_client.protocol import format_time
+from sync_client.qr import decode_qr_png, parse_pair_payload
+from sync_client.security import SecuritySetting
+
+SERVER_ENV = "MOBILE_STUB_SERVER"
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+PROG = "mobile-stub"
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_UNEXPECTED = 70
+EXIT_INTERRUPTED = 130
+
+# Prompt labels, not passwords.
+LOGIN_PASSWORD_PROMPT = "Login password"  # noqa: S105
+PFX_PASSWORD_PROMPT = "PFX password"  # noqa: S105
+QR_PAYLOAD_PROMPT = "QR payload"
+
+_STATUS_LABELS_ZH = {0: "有效憑證", 31: "即將到期"}
+
+
+@dataclass(frozen=True)
+class App:
+    """What every command needs: the phone's home, how to reach the server, how to print."""
+
+    home: PhoneHome
+    server_flag: str | None
+    as_json: bool
+    http: httpx.Client | None  # injected by tests (Starlette's TestClient); else per command
+
+    def login_server(self) -> str:
+        if self.http is not None:
+            return str(self.http.base_url).rstrip("/")
+        return (self.server_flag or os.environ.get(SERVER_ENV, "") or DEFAULT_SERVER).rstrip("/")
+
+    @contextmanager
+    def connect(self, server_url: str, token: str | None = None) -> Iterator[SyncClient]:
+        """A client for ``server_url``; an injected ``httpx.Client`` is used and left open."""
+        if self.http is not None:
+            yield SyncClient(self.http, token=token)
+            return
+        with SyncClient.connect(server_url, token=token) as client:
+            yield client
+
+    @contextmanager
+    def session_client(self) -> Iterator[tuple[PhoneSession, SyncClient]]:
+        """The phone's session and a client on *its* server (the token goes nowhere else)."""
+        session = require_session(self.home)
+        if self.server_flag is not None and not same_server(self.server_flag, session.server_url):
+            raise PhoneError(
+                f"The phone is logged in to {session.server_url}, not {self.server_flag}; "
+                "log in again with --server to switch.",
+                code="wrong_server",
+            )
+        with self.connect(session.server_url, session.token) as client:
+            yield session, client
+
+    def emit(self, data: dict[str, Any], text: str) -> None:
+        click.echo(json.dumps(data, ensure_ascii=False) if self.as_json else text)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"The phone's folder [${HOME_ENV}, else the user data folder].",
+)
+@click.option(
+    "--server", default=None, help=f"Server URL for login [${SERVER_ENV}, {DEFAULT_SERVER}]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.pass_context
+def cli(
+    ctx: click.Context, home: Path | None, server: str | None, as_json: bool, debug: bool
+) -> None:
+    """CertSync phone stand-in: log in, receive the certificate by QR code, check it, sign."""
+    http = ctx.obj if isinstance(ctx.obj, httpx.Client) else None
+    ctx.obj = App(
+        home=PhoneHome(home.expanduser() if home is not None else default_home()),
+        server_flag=server.rstrip("/") if server else None,
+        as_json=as_json,
+        http=http,
+    )
+
+
+# -- login / logout -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("customer_id")
+@pass_app
+def login(app: App, customer_id: str) -> None:
+    """Log the phone in as CUSTOMER_ID (a mobile session).
+
+    Prompts: 1. login password.
+    """
+    customer_id = normalize_national_id(customer_id)
+    password = read_secret(LOGIN_PASSWORD_PROMPT)
+    server_url = app.login_server()
+    with app.connect(server_url) as client:
+        result = client.login(customer_id, password, device_kind="mobile")
+    try:
+        previous = load_session(app.home)
+    except PhoneStoreCorrupt:
+        previous = None  # a damaged session file is simply replaced
+    if previous is not None and same_server(previous.server_url, server_url):
+        # Best effort: the old token should not outlive the login that replaced it.
+        with contextlib.suppress(ClientError), app.connect(server_url, previous.token) as old:
+            old.logout()
+    setting = saved_security_setting(app.home, result.customer_id)
+    save_session(
+        app.home,
+        PhoneSession(
+            server_url=server_url,
+            customer_id=result.customer_id,
+            token=result.token,
+            expires_at=result.expires_at,
+            security_setting=setting,
+            unlock_secret=new_unlock_secret(),
+        ),
+    )
+    lines = [
+        f"Logged in to {server_url} as {result.customer_id} "
+        f"(phone session until {format_time(result.expires_at)}).",
+        f"Security setting for this login: {int(setting)} ({setting.description}).",
+    ]
+    reminder = result.renewal_reminder
+    if reminder:
+        lines.append(
+            f"Reminder: your certificate {reminder.get('serial_display')} expires on "
+            f"{reminder.get('not_after')}; renew it on the PC (pc-client renew)."
+        )
+    app.emit(
+        {
+            "customer_id": result.customer_id,
+            "server": server_url,
+            "expires_at": format_time(result.expires_at),
+            "security_setting": int(setting),
+            "renewal_reminder": reminder,
+        },
+        "\n".join(lines),
+    )
+
+
+@cli.command()
+@pass_app
+def logout(app: App) -> None:
+    """End the phone session; the keystore and any pending pairing stay."""
+    session = load_session(app.home)
+    notified = False
+    if session is not None:
+        try:
+            with app.connect(session.server_url, session.token) as client:
+                client.logout()
+            notified = True
+        except ClientError:
+            # The local session ends regardless: an unreachable server or an already expired
+            # token must not keep the phone logged in.
+            notified = False
+    end_session(app.home)
+    if session is None:
+        text = "The phone was not logged in."
+    elif notified:
+        text = f"Logged out ({session.customer_id})."
+    else:
+        text = f"Logged out ({session.customer_id}) on this phone; the server was not told."
+    app.emit({"logged_out": session is not None, "server_notified": notified}, text)
+
+
+# -- pair ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--qr-png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Decode the QR code in this image (the PNG the PC wrote).",
+)
+@click.option(
+    "--payload", default=None, help="The QR payload text; '-' reads it as the first input line."
+)
+@click.option("--retry", is_flag=True, help="Type the PFX password again for a received file.")
+@click.option("--give-up", is_flag=True, help="Discard a received file that did not open.")
+@pass_app
+def pair(app: App, qr_png: Path | None, payload: str | None, retry: bool, give_up: bool) -> None:
+    """Receive the certificate the PC shows as a QR code, and keep it on this phone.
+
+    Give exactly one of --qr-png, --payload, --retry, --give-up. The phone must be logged in as
+    the PC's customer. The slot is claimed once; if the PFX password is then mistyped, the
+    received file is kept (still password-protected) until `pair --retry` opens it or
+    `pair --give-up` discards it. Scanning the same QR code again also reuses it.
+
+    Prompts: 1. QR payload (only with --payload -); 2. PFX password (not with --give-up).
+    """
+    chosen = [qr_png is not None, payload is not None, retry, give_up]
+    if sum(chosen) != 1:
+        raise click.UsageError("Give exactly one of --qr-png, --payload, --retry, --give-up.")
+    if give_up:
+        session = require_session(app.home)
+        discarded = discard_pending(app.home, session.customer_id)
+        text = (
+            "The received certificate was discarded; start the pairing again on the PC."
+            if discarded
+            else "No received certificate was waiting."
+        )
+        app.emit({"discarded": discarded, "customer_id": session.customer_id}, text)
+        return
+    with app.session_client() as (session, client):
+        if retry:
+            pending = require_pending(app.home, session.customer_id)
+            paired = finish_pairing(
+                app.home,
+                client,
+                session,
+                pending,
+                read_password=lambda: read_secret(PFX_PASSWORD_PROMPT),
+            )
+        else:
+            if qr_png is not None:
+                text = decode_qr_png(qr_png)
+            elif payload == "-":
+                text = read_secret(QR_PAYLOAD_PROMPT)
+            else:
+                assert payload is not None
+                text = payload
+            parsed = parse_pair_payload(text)
+            paired = pair_from_payload(
+                app.home,
+                client,
+                session,
+                parsed,
+                read_password=lambda: read_secret(PFX_PASSWORD_PROMPT),
+            )
+    _emit_paired(app, paired)
+
+
+def _emit_paired(app: App, paired: Paired) -> None:
+    loaded = paired.loaded
+    app.emit(
+        {
+            "paired": True,
+            "customer_id": loaded.customer_id,
+            "serial": str(loaded.serial),
+            "serial_display": loaded.serial_display,
+            "not_after": format_time(loaded.not_after),
+            "fingerprint_sha256": loaded.fingerprint_sha256,
+            "keystore": str(paired.keystore_path),
+            "slot_id": paired.slot_id,
+            "reused_pending": paired.reused_pending,
+        },
+        f"The certificate of {loaded.customer_id} is now on this phone: {paired.keystore_path}\n"
+        f"  Serial:    {loaded.serial_display}\n"
+        f"  Valid to:  {format_time(loaded.not_after)}",
+    )
+
+
+# -- status -------------------------------------------------------------------------------
+
+
+def _host_facts(host: HostStatus) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "customer_id": host.customer_id,
+        "code": host.code,
+        "label": host.label,
+    }
+    cert = host.certificate
+    if cert is not None:
+        facts |= {
+            "subject_cn": cert.subject_cn,
+            "serial": str(cert.serial),
+            "serial_display": cert.serial_display,
+            "not_before": format_time(cert.not_before),
+            "not_after": format_time(cert.not_after),
+            "fingerprint_sha256": cert.fingerprint_sha256,
+        }
+    return facts
+
+
+@cli.command()
+@pass_app
+def status(app: App) -> None:
+    """Show the host's certificate beside the phone's, and whether they match."""
+    with app.session_client() as (session, client):
+        host = client.status()
+    entry = find_certificate(app.home, session.customer_id)
+    pending = load_pending(app.home, session.customer_id)
+    saved = saved_security_setting(app.home, session.customer_id)
+    verdict = match_verdict(
+        host,
+        on_phone=entry is not None,
+        phone_fingerprint=entry.fingerprint_sha256 if entry is not None else None,
+    )
+    phone: dict[str, Any] = {
+        "keystore": str(app.home.keystore_dir),
+        "file": f"{session.customer_id}.pfx",
+        "present": entry is not None,
+        "security_setting": int(saved),
+        "session_security_setting": int(session.security_setting),
+    }
+    if entry is not None:
+        phone |= entry.describe()
+    data = {
+        "customer_id": session.customer_id,
+        "host": _host_facts(host),
+        "phone": phone,
+        "pending_pairing": pending is not None,
+        "verdict": verdict.code,
+        "message": verdict.message,
+        "advice": verdict.advice,
+    }
+    app.emit(data, _status_text(host, phone, pending is not None, verdict.message, verdict.advice))
+
+
+def _status_text(
+    host: HostStatus,
+    phone: dict[str, Any],
+    pending: bool,
+    message: str,
+    advice: str | None,
+) -> str:
+    label = host.label + (
+        f" ({_STATUS_LABELS_ZH[host.code]})" if host.code in _STATUS_LABELS_ZH else ""
+    )
+    lines = ["Host (主機端憑證資訊)", f"  Customer ID (CN):  {host.customer_id}"]
+    lines.append(f"  Status:            {host.code} {label}")
+    cert = host.certificate
+    if cert is not None:
+        lines += [
+            f"  Serial:            {cert.serial_display}",
+            f"  Valid from:        {format_time(cert.not_before)}",
+            f"  Valid to:          {format_time(cert.not_after)}",
+        ]
+    lines += [
+        "Phone (手機端憑證資訊)",
+        f"  Keystore folder:   {phone['keystore']}",
+        f"  File name:         {phone['file']}{'' if phone['present'] else ' (none)'}",
+        f"  Security setting:  {phone['security_setting']} "
+        f"({SecuritySetting(phone['security_setting']).description}); this login runs under "
+        f"{phone['session_security_setting']}",
+    ]
+    if phone.get("readable"):
+        lines += [
+            f"  CN:                {phone['subject_cn']}",
+            f"  Serial:            {phone['serial_display']}",
+            f"  Valid from:        {phone['not_before']}",
+            f"  Valid to:          {phone['not_after']}",
+        ]
+    if pending:
+        lines.append(
+            "A received certificate waits for its PFX password: mobile-stub pair --retry "
+            "(or pair --give-up)."
+        )
+    lines.append(f"Verdict: {message}")
+    if advice:
+        lines.append(advice)
+    return "\n".join(lines)
+
+
+# -- order --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--symbol", required=True, help="Stock symbol, e.g. 2330.")
+@click.option("--side", required=True, type=click.Choice(["buy", "sell"], case_sensitive=False))
+@click.option("--qty", "quantity", required=True, type=click.IntRange(min=1), help="Shares.")
+@click.option("--price", required=True, help="Limit price, up to 2 decimals, e.g. 612.50.")
+@pass_app
+def order(app: App, symbol: str, side: str, quantity: int, price: str) -> None:
+    """Sign an order with the certificate on this phone and send it.
+
+    Prompts: 1. PFX password — on every order with setting 1, on the first order after login
+    with setting 2, never with setting 3.
+    """
+    with app.session_client() as (session, client):
+        entry = require_certificate(app.home, session.customer_id)
+        unlocked = unlock_for_order(
+            app.home, session, entry, read_password=lambda: read_secret(PFX_PASSWORD_PROMPT)
+        )
+        result = place_signed_order(
+            client, unlocked, symbol=symbol, side=side, quantity=quantity, price=price
+        )
+    result["password_asked"] = unlocked.password_asked
+    app.emit(
+        result,
+        f"Order accepted: {result['side']} {result['quantity']} {result['symbol']} @ "
+        f"{result['price']} (order {result['order_id']}, signed with serial {result['serial']}).",
+    )
+
+
+# -- security setting ---------------------------------------------------------------------
+
+
+@cli.command("security-setting")
+@click.argument("setting", required=False, type=click.IntRange(1, 3))
+@pass_app
+def security_setting(app: App, setting: int | None) -> None:
+    """Show the phone's security setting, or change it to SETTING (1, 2 or 3).
+
+    1 = ask for the PFX password on every order; 2 = on the first order after each login
+    (default); 3 = never (the password is kept in the system's credential store). A change
+    takes effect from the next login.
+
+    Prompts (only when changing): 1. PFX password.
+    """
+    session = require_session(app.home)
+    if setting is None:
+        saved = saved_security_setting(app.home, session.customer_id)
+        app.emit(
+            {
+                "customer_id": session.customer_id,
+                "security_setting": int(saved),
+                "session_security_setting": int(session.security_setting),
+            },
+            f"Security setting on this phone for {session.customer_id}: {int(saved)} "
+            f"({saved.description}). This login runs under setting "
+            f"{int(session.security_setting)}.",
+        )
+        return
+    chosen = SecuritySetting(setting)
+    change_security_setting(
+        app.home, session, chosen, read_password=lambda: read_secret(PFX_PASSWORD_PROMPT)
+    )
+    app.emit(
+        {
+            "customer_id": session.customer_id,
+            "security_setting": int(chosen),
+            "session_security_setting": int(session.security_setting),
+        },
+        f"Security setting {int(chosen)} saved ({chosen.description}); it takes effect from "
+        "the next login.",
+    )
+
+
+# -- entry point --------------------------------------------------------------------------
+
+
+def _user_message(exc: ClientError) -> str:
+    if isinstance(exc, ServerRefused) and exc.code == "unauthenticated":
+        return (
+            "The server does not accept this phone's session any more; log in again: "
+            "mobile-stub login <customer ID>."
+        )
+    return exc.message
+
+
+def _report(as_json: bool, code: str, message: str) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": code, "message": message}, ensure_ascii=False))
+    click.echo(f"error: {message} [{code}]", err=True)
+
+
+def main(argv: Sequence[str] | None = None, *, http: httpx.Client | None = None) -> int:
+    """Run ``mobile-stub`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    ``http`` lets tests pass an ``httpx.Client`` bound to a server (Starlette's ``TestClient``
+    on the real app): every command then talks through it, and it is not closed.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    as_json = "--json" in args
+    try:
+        result = cli.main(args=args, prog_name=PROG, standalone_mode=False, obj=http)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return EXIT_INTERRUPTED
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message(), err=True)
+        return EXIT_USAGE
+    except click.UsageError as exc:
+        _report(as_json, "usage", exc.format_message())
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        _report(as_json, "usage", exc.format_message())
+        return exc.exit_code
+    except ClientError as exc:
+        _report(as_json, exc.code, _user_message(exc))
+        return EXIT_ERROR
+    except OSError as exc:
+        # The phone's own files (home folder, keystore): a full disk or a read-only folder.
+        where = f" ({exc.filename})" if exc.filename else ""
+        _report(as_json, "file_error", f"{exc.strerror or type(exc).__name__}{where}.")
+        return EXIT_ERROR
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        _report(
+            as_json,
+            "internal_error",
+            f"unexpected {type(exc).__name__}; run again with --debug for details.",
+        )
+        return EXIT_UNEXPECTED
+    return result if isinstance(result, int) else 0

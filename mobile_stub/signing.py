@@ -1,0 +1,150 @@
+"""Signing orders with the phone's copy, under the phone's own security setting (function 9).
+
+    1  ask for the PFX password on every order
+    2  ask on the first order after each login (then the key stays unlocked until logout,
+       see ``mobile_stub.session``)
+    3  never ask: the password sits in the system's credential store (``keyring``)
+
+The setting in force is the one the login started with; ``security-setting N`` saves a new one
+for the next login. Whether to ask is decided by ``sync_client.security.password_needed``, the
+same rule the PC follows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+
+from mobile_stub.errors import PhoneError
+from mobile_stub.keystore import KeystoreEntry, require_certificate
+from mobile_stub.session import PhoneSession, keep_unlocked_key, unlocked_key
+from mobile_stub.store import PhoneHome, save_security_setting, saved_security_setting
+from sync_client.api import SyncClient
+from sync_client.errors import WrongPfxPassword
+from sync_client.keys import PrivateKey
+from sync_client.orders import build_order, sign_order
+from sync_client.pfx import load_pfx
+from sync_client.security import (
+    CredentialStoreUnavailable,
+    SecuritySetting,
+    credential_store_available,
+    forget_password,
+    load_password,
+    password_needed,
+    store_password,
+)
+
+
+@dataclass(frozen=True, repr=False)
+class UnlockedKey:
+    """The phone's key for one order, and whether the customer was asked for the password."""
+
+    key: PrivateKey
+    cert: x509.Certificate
+    password_asked: bool
+
+    def __repr__(self) -> str:
+        return (
+            f"UnlockedKey(serial={self.cert.serial_number}, password_asked={self.password_asked})"
+        )
+
+
+def keyring_account(home: PhoneHome, customer_id: str) -> str:
+    """The credential-store account for setting 3: per customer and per phone home.
+
+    Distinct from the PC's entries, so that the phone's setting never reads or deletes the PC's
+    stored password on a machine that runs both.
+    """
+    home_tag = hashlib.sha256(str(home.root.resolve()).encode("utf-8")).hexdigest()[:12]
+    return f"mobile-stub:{customer_id}:{home_tag}"
+
+
+def unlock_for_order(
+    home: PhoneHome,
+    session: PhoneSession,
+    entry: KeystoreEntry,
+    *,
+    read_password: Callable[[], str],
+) -> UnlockedKey:
+    """The key to sign with, asking for the PFX password only when the setting says so."""
+    setting = session.security_setting
+    cached = (
+        unlocked_key(home, session, pfx_bytes=entry.pfx_bytes)
+        if setting is SecuritySetting.FIRST_ORDER
+        else None
+    )
+    if cached is not None:
+        return UnlockedKey(key=cached[0], cert=cached[1], password_asked=False)
+    if password_needed(setting, asked_this_session=False):
+        loaded = load_pfx(entry.pfx_bytes, read_password())
+        if setting is SecuritySetting.FIRST_ORDER:
+            keep_unlocked_key(
+                home, session, pfx_bytes=entry.pfx_bytes, key=loaded.key, cert=loaded.cert
+            )
+        return UnlockedKey(key=loaded.key, cert=loaded.cert, password_asked=True)
+    stored = load_password(keyring_account(home, session.customer_id))
+    if stored is None:
+        raise PhoneError(
+            "Setting 3 is chosen but no PFX password is stored on this phone; run "
+            "mobile-stub security-setting 3 again.",
+            code="no_stored_password",
+        )
+    try:
+        loaded = load_pfx(entry.pfx_bytes, stored)
+    except WrongPfxPassword:
+        raise WrongPfxPassword(
+            "The stored PFX password no longer opens the certificate on this phone; run "
+            "mobile-stub security-setting 3 again."
+        ) from None
+    return UnlockedKey(key=loaded.key, cert=loaded.cert, password_asked=False)
+
+
+def place_signed_order(
+    client: SyncClient,
+    unlocked: UnlockedKey,
+    *,
+    symbol: str,
+    side: str,
+    quantity: int,
+    price: str,
+) -> dict[str, Any]:
+    """Build, sign and send one order; the server's answer merged with the order's fields."""
+    order = build_order(symbol=symbol, side=side, quantity=quantity, price=price)
+    signed = sign_order(unlocked.key, order)
+    accepted = client.place_order(
+        order=signed.order, signature=signed.signature, serial=unlocked.cert.serial_number
+    )
+    return {**signed.order, **accepted}
+
+
+def change_security_setting(
+    home: PhoneHome,
+    session: PhoneSession,
+    setting: SecuritySetting,
+    *,
+    read_password: Callable[[], str],
+) -> None:
+    """Save a new setting for the logged-in customer after the PFX password proves the right.
+
+    Setting 3 stores the password in the credential store (refused before any prompt if there
+    is none); leaving setting 3 removes the stored one. Takes effect from the next login.
+    """
+    entry = require_certificate(home, session.customer_id)
+    if setting is SecuritySetting.NEVER and not credential_store_available():
+        raise CredentialStoreUnavailable(
+            "No credential store is available on this computer; setting 3 cannot be used."
+        )
+    password = read_password()
+    load_pfx(entry.pfx_bytes, password)
+    account = keyring_account(home, session.customer_id)
+    if setting is SecuritySetting.NEVER:
+        store_password(account, password)
+    elif saved_security_setting(home, session.customer_id) is SecuritySetting.NEVER:
+        # Only then is there a stored password to remove; touching the credential store
+        # otherwise could make a desktop keyring ask to be unlocked for nothing.
+        forget_password(account)
+    save_security_setting(home, session.customer_id, setting)
