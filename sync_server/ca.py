@@ -7,6 +7,7 @@ is the customer's order-signing certificate: every extension is spelled out with
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
@@ -193,9 +194,13 @@ class CA:
 
     # -- issuing ------------------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def chain_pem(self) -> str:
-        """The issuing CA first, then the certificates above it."""
+        """The issuing CA first, then the certificates above it.
+
+        Cached: every status, apply and renewal answer carries it, and the chain never changes
+        for the life of the object.
+        """
         return "".join(
             c.public_bytes(serialization.Encoding.PEM).decode() for c in (self.cert, *self.chain)
         )

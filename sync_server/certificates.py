@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from sync_client.keys import verify
@@ -130,14 +130,18 @@ def certificate_json(cert: Certificate, *, now: datetime, window: Any) -> dict[s
     }
 
 
+# Built once: status, apply, renewal and re-download all run it, and building a SELECT costs
+# more Python time than SQLite takes to answer it.
+_LATEST_CERTIFICATE = (
+    select(Certificate)
+    .where(Certificate.customer_id == bindparam("customer_id"))
+    .order_by(col(Certificate.issued_at).desc(), col(Certificate.not_after).desc())
+    .limit(1)
+)
+
+
 def latest_certificate(session: Session, customer_id: str) -> Certificate | None:
-    query = (
-        select(Certificate)
-        .where(Certificate.customer_id == customer_id)
-        .order_by(col(Certificate.issued_at).desc(), col(Certificate.not_after).desc())
-        .limit(1)
-    )
-    return session.exec(query).first()
+    return session.exec(_LATEST_CERTIFICATE, params={"customer_id": customer_id}).first()
 
 
 @dataclass(frozen=True)
@@ -265,18 +269,22 @@ def _require_customer(session: Session, customer_id: str) -> Customer:
     return customer
 
 
+# Built once, like ``_LATEST_CERTIFICATE``: every apply reads the customer's current slip.
+_CURRENT_SLIP = (
+    select(EnrollmentCode)
+    .where(EnrollmentCode.customer_id == bindparam("customer_id"))
+    .where(col(EnrollmentCode.superseded_at).is_(None))
+    .order_by(col(EnrollmentCode.id).desc())
+    .limit(1)
+)
+
+
 def _check_enrollment_code(
     host: Host, session: Session, customer_id: str, typed: str, now: datetime
 ) -> ServiceError | None:
     """Consume the customer's slip if ``typed`` is its code; otherwise return the refusal."""
     max_attempts = host.settings.enrollment_max_attempts
-    slip = session.exec(
-        select(EnrollmentCode)
-        .where(EnrollmentCode.customer_id == customer_id)
-        .where(col(EnrollmentCode.superseded_at).is_(None))
-        .order_by(col(EnrollmentCode.id).desc())
-        .limit(1)
-    ).first()
+    slip = session.exec(_CURRENT_SLIP, params={"customer_id": customer_id}).first()
     if slip is None:
         return Forbidden(
             "enrollment_code_invalid",
@@ -297,12 +305,13 @@ def _check_enrollment_code(
     if not same_hash(
         hash_enrollment_code(customer_id, normalize_enrollment_code(typed)), slip.code_hash
     ):
+        # Counted before the UPDATE: the session synchronizes ``slip`` with the new count.
+        left = max_attempts - slip.failed_attempts - 1
         session.exec(
             update(EnrollmentCode)
             .where(col(EnrollmentCode.id) == slip.id)
             .values(failed_attempts=EnrollmentCode.failed_attempts + 1)
         )
-        left = max_attempts - slip.failed_attempts - 1
         if left <= 0:
             return Forbidden(
                 "enrollment_code_locked",

@@ -39,6 +39,10 @@ class Context:
             self._host = open_host(Settings.from_env())
         return self._host
 
+    def close(self) -> None:
+        if self._host is not None:
+            self._host.db.dispose()
+
     def emit(self, data: dict[str, Any], text: str) -> None:
         click.echo(json.dumps(data, ensure_ascii=False) if self.as_json else text)
 
@@ -126,6 +130,7 @@ def _generate_password() -> str:
 def admin(ctx: click.Context, as_json: bool, staff: str | None) -> None:
     """Customer-service and operator tasks on the same database as `serve`."""
     ctx.obj = Context(debug=ctx.obj["debug"], as_json=as_json, staff=staff or getpass.getuser())
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _actor(ctx: Context) -> str:

@@ -3,10 +3,10 @@
 - Login passwords: Argon2id (memory-hard), PHC-encoded with its own salt and parameters.
 - Session tokens, relay ids, challenge ids: 256 or 128 random bits; tokens are stored as SHA-256
   (a fast hash is enough for values nobody can guess).
-- Enrollment codes: 10 characters from a 49-character alphabet without look-alikes
-  (≈ 56 bits), stored as SHA-256 over the customer ID and the code. Online guessing is stopped by
-  the 5-try limit; an offline search of a stolen table has to beat 2^56 per customer before the
-  code expires (7 days by default).
+- Enrollment codes: 12 characters from a 32-character alphabet without look-alikes
+  (60 bits), printed in three groups of four, stored as SHA-256 over the customer ID and the
+  code. Online guessing is stopped by the 5-try limit; an offline search of a stolen table has
+  to beat 2^60 per customer before the code expires (7 days by default).
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ import secrets
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-# No 0/O/o, 1/I/l/i, 2/Z/z, 5/S/s, 8/B: a code read aloud at a counter survives the reading.
-CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXYabcdefghjkmnpqrtuvwxy3469"
-CODE_LENGTH = 10
+# Codes are case-sensitive and copied by hand from a slip, so no two characters may be taken
+# for each other: no 0/O/o, 1/I/l/i, 2/Z/z, 5/S/s, 8/B, 6/G/b, 9/g/q, T (for 7), no lower-case
+# letter shaped like its capital (c k p u v w x y).
+CODE_ALPHABET = "ACDEFHJKLMNPQRUVWXYadefhjmnrt347"
+CODE_LENGTH = 12
 
 
 def hash_password(password: str, *, memory_kib: int, iterations: int) -> str:
@@ -59,8 +61,8 @@ def new_enrollment_code() -> str:
 
 
 def format_enrollment_code(code: str) -> str:
-    """How the slip prints it: two groups of five (``AbC3d-eFg4h``)."""
-    return f"{code[:5]}-{code[5:]}"
+    """How the slip prints it: three groups of four (``AdC3-eFh4-KmNr``)."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def normalize_enrollment_code(typed: str) -> str:

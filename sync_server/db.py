@@ -2,9 +2,11 @@
 
 ``Database.write()`` opens a transaction that will write. On SQLite it starts with
 ``BEGIN IMMEDIATE`` so that writers queue on the file lock up front instead of failing late
-with "database is locked" when a read-then-write transaction tries to upgrade. PostgreSQL needs
-no such trick: one-time items are consumed by conditional UPDATEs whose row locks serialize
-racing instances.
+with "database is locked" when a read-then-write transaction tries to upgrade. Within one
+process, SQLite writers also queue on a lock of ours first: SQLite's own busy handler makes a
+waiting writer *sleep* and retry (for up to 100 ms a time), so under load the file lock sat
+free while writers slept; a lock hands it over at once. PostgreSQL needs no such trick: one-time
+items are consumed by conditional UPDATEs whose row locks serialize racing instances.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, event, text
@@ -51,6 +53,11 @@ class Database:
     def __init__(self, url: str, *, pool: bool = True) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # Reentrant, so a (mistakenly) nested write fails on SQLite's lock as before instead of
+        # hanging here.
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.RLock() if self.is_sqlite else nullcontext()
+        )
         if self.is_sqlite:
             self._read_engine = _sqlite_engine(url, "BEGIN")
             self._write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
@@ -80,7 +87,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session that commits when the block ends normally and rolls back otherwise."""
-        with Session(self._write_engine, expire_on_commit=False) as session:
+        with self._write_lock, Session(self._write_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

@@ -35,15 +35,19 @@ def open_host(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> 
     """Create the tables, load (or generate) the CA, and check that they belong together."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(settings.resolved_database_url)
-    db.create_all()
-    ca = CA.load_or_create(
-        settings.data_dir,
-        passphrase=settings.ca_key_passphrase,
-        key_file=settings.ca_key_file,
-        cert_file=settings.ca_cert_file,
-        chain_file=settings.ca_chain_file,
-    )
-    register_ca(db, ca, now=clock())
+    try:
+        db.create_all()
+        ca = CA.load_or_create(
+            settings.data_dir,
+            passphrase=settings.ca_key_passphrase,
+            key_file=settings.ca_key_file,
+            cert_file=settings.ca_cert_file,
+            chain_file=settings.ca_chain_file,
+        )
+        register_ca(db, ca, now=clock())
+    except BaseException:
+        db.dispose()  # a refused start leaves no open connections behind
+        raise
     return Host(settings=settings, db=db, ca=ca, clock=clock)
 
 
