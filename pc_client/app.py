@@ -1,0 +1,172 @@
+"""What every command is given: the options, the store, the server, the prompts.
+
+``Options`` is read once from the flags and the environment (nothing else reads it); ``App``
+wires the store and a ``SyncClient`` from it. Commands return a ``Result``: a JSON-able dict for
+``--json`` and the lines a person reads otherwise; the command line prints one or the other.
+
+Two environment variables exist for tests only (documented in ``pc-client --help``):
+
+- ``PC_CLIENT_PFX_ITERATIONS``: PBKDF2 iterations of the PFX files written (default 600,000);
+- ``PC_CLIENT_TEST_PAUSE_AT=<step>``: at that named step the process says so on stderr and
+  sleeps, so that a test can kill it there (steps: ``pending-written``, ``issued``,
+  ``pfx-staged``, ``pfx-replaced``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+
+from pc_client.errors import NotLoggedIn
+from pc_client.messages import msg
+from pc_client.prompts import Prompter
+from pc_client.store import DEFAULT_PASSWORD_MIN_LENGTH, Session, Store, default_home
+from sync_client.api import SyncClient
+from sync_client.errors import InvalidInput, ServerUnreachable
+from sync_client.pfx import DEFAULT_PFX_ITERATIONS
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:8000"
+PAUSE_SECONDS = 120.0
+CHECKPOINTS = ("pending-written", "issued", "pfx-staged", "pfx-replaced")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The run's options: flags first, then the environment, read once."""
+
+    home: Path
+    server_url: str | None  # from --server; None: the remembered one, or the default
+    as_json: bool = False
+    debug: bool = False
+    pfx_iterations: int = DEFAULT_PFX_ITERATIONS
+    pause_at: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        home: str | None,
+        server_url: str | None,
+        as_json: bool,
+        debug: bool,
+        environ: Mapping[str, str],
+    ) -> Options:
+        """Flags first, then ``PC_CLIENT_HOME``, then ``~/BTS``."""
+        raw_home = home or environ.get("PC_CLIENT_HOME", "").strip() or None
+        iterations = DEFAULT_PFX_ITERATIONS
+        raw_iterations = environ.get("PC_CLIENT_PFX_ITERATIONS", "").strip()
+        if raw_iterations:
+            if not raw_iterations.isdigit() or int(raw_iterations) < 1:
+                raise InvalidInput(
+                    msg("options.iterations", value=raw_iterations[:20]), code="invalid_environment"
+                )
+            iterations = int(raw_iterations)
+        return cls(
+            home=Path(raw_home).expanduser() if raw_home else default_home(),
+            server_url=server_url.rstrip("/") if server_url else None,
+            as_json=as_json,
+            debug=debug,
+            pfx_iterations=iterations,
+            pause_at=environ.get("PC_CLIENT_TEST_PAUSE_AT", "").strip() or None,
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command answers: ``data`` for ``--json``, ``lines`` for a person."""
+
+    data: dict[str, Any]
+    lines: list[str] = field(default_factory=list)
+    exit_code: int = 0  # non-zero: the command ran but reports a problem (doctor)
+
+
+class App:
+    """One run of ``pc-client``. ``http`` is injected by tests (Starlette's ``TestClient``)."""
+
+    def __init__(
+        self, options: Options, *, http: httpx.Client | None = None, stdin: TextIO | None = None
+    ) -> None:
+        self.options = options
+        self.store = Store(
+            options.home, pfx_iterations=options.pfx_iterations, checkpoint=self.checkpoint
+        )
+        self.prompter = Prompter(stdin if stdin is not None else sys.stdin)
+        self._http = http
+        self._client: SyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"App(home={str(self.options.home)!r}, server={self.server_url!r})"
+
+    # -- the test hook ----------------------------------------------------------------------
+
+    def checkpoint(self, step: str) -> None:
+        """Pause at ``step`` when ``PC_CLIENT_TEST_PAUSE_AT`` names it (tests kill us there)."""
+        if self.options.pause_at == step:
+            print(f"pc-client: paused at {step}", file=sys.stderr, flush=True)
+            time.sleep(PAUSE_SECONDS)
+
+    # -- the server -------------------------------------------------------------------------
+
+    @property
+    def server_url(self) -> str:
+        """``--server``, else the remembered URL, else the default."""
+        if self.options.server_url:
+            return self.options.server_url
+        return self.store.load_settings().server_url or DEFAULT_SERVER_URL
+
+    def client(self) -> SyncClient:
+        """The server, without a session (``session()`` adds one)."""
+        if self._client is None:
+            if self._http is not None:
+                self._client = SyncClient(self._http)
+            else:
+                self._client = SyncClient.connect(self.server_url)
+        return self._client
+
+    def session(self) -> Session:
+        """The login session for this server, or ``NotLoggedIn``; the client then uses it."""
+        session = self.store.load_session()
+        if session is None:
+            raise NotLoggedIn(msg("session.none"))
+        if session.server_url != self.server_url:
+            raise NotLoggedIn(
+                msg("session.other_server", session_url=session.server_url, url=self.server_url)
+            )
+        self.client().token = session.token
+        return session
+
+    def customer_id(self) -> str:
+        """The logged-in customer, else the last one who logged in on this PC."""
+        session = self.store.load_session()
+        if session is not None:
+            return session.customer_id
+        remembered = self.store.load_settings().customer_id
+        if remembered is None:
+            raise NotLoggedIn(msg("session.no_customer"))
+        return remembered
+
+    def password_min_length(self) -> int:
+        """The server's minimum PFX password length; the last one seen if it cannot answer."""
+        try:
+            policy = self.client().policy()
+        except ServerUnreachable:
+            return self.store.load_settings().pfx_password_min_length
+        value = policy.get("pfx_password_min_length")
+        return value if isinstance(value, int) and value > 0 else DEFAULT_PASSWORD_MIN_LENGTH
+
+    def remember_server(self) -> None:
+        """After a command succeeded: remember ``--server`` for the next runs."""
+        if self.options.server_url and self.store.home.is_dir():
+            self.store.update_settings(server_url=self.options.server_url)
+
+    def close(self) -> None:
+        # An injected client belongs to the caller (a test); only ours is closed here.
+        """Close the HTTP client this run opened (never an injected one)."""
+        if self._client is not None and self._http is None:
+            self._client.close()

@@ -1,0 +1,199 @@
+"""``pc-client``: the customer's PC side of CertSync, ``main(argv=None) -> int``.
+
+``pc-client [--home DIR] [--server URL] [--json] [--debug] COMMAND``. Each command lives in a
+module of ``pc_client.commands`` and is registered in ``COMMANDS`` below (a new command group,
+such as ``pair``, is one module and one line here).
+
+Answers: a command returns a ``Result``; the text goes to stdout, or with ``--json`` exactly one
+JSON object. Errors: known ones (``ClientError``, including the server's refusals) print one line
+``error: <message> [<code>]`` on stderr and exit 1; with ``--json`` stdout also gets
+``{"error": code, "message": ...}`` (plus ``details`` when the server sent some). Usage errors
+exit 2; anything unexpected prints one line and exits 70, with the traceback only under
+``--debug``; Ctrl-C exits 130.
+
+Tests call ``main(argv, http=TestClient(app), stdin=io.StringIO(...), environ={...})``: the
+injected ``httpx.Client`` replaces the network, nothing else changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import click
+import httpx
+
+from pc_client.app import App, Options, Result
+from pc_client.commands.doctor import doctor
+from pc_client.commands.enroll import apply, redownload
+from pc_client.commands.order import order
+from pc_client.commands.password import passwd, security_setting
+from pc_client.commands.renew import renew
+from pc_client.commands.session import login, logout
+from pc_client.commands.status import status
+from pc_client.commands.transfer import export_cmd, import_cmd
+from pc_client.messages import msg
+from sync_client.errors import ClientError, ServerRefused
+
+EXIT_ERROR = 1
+EXIT_UNEXPECTED = 70
+EXIT_INTERRUPTED = 130
+
+COMMANDS: list[click.Command] = [
+    login,
+    logout,
+    status,
+    apply,
+    redownload,
+    renew,
+    export_cmd,
+    import_cmd,
+    passwd,
+    security_setting,
+    doctor,
+    order,
+]
+
+EPILOG = """\b
+Environment:
+  PC_CLIENT_HOME             the store folder (like --home; default ~/BTS)
+  PC_CLIENT_PFX_ITERATIONS   for tests only: PBKDF2 iterations of new PFX files
+                             (default 600000)
+  PC_CLIENT_TEST_PAUSE_AT    for tests only: sleep at a named step (pending-written,
+                             issued, pfx-staged, pfx-replaced) so a test can kill the process
+
+\b
+Exit status: 0 success; 1 a refusal or error (one line on stderr; with --json also
+{"error": code, "message": ...} on stdout); 2 a usage error; 70 an unexpected failure.
+"""
+
+
+@dataclass
+class Launch:
+    """What ``main`` hands to the click group, and what it learns back from it."""
+
+    http: httpx.Client | None
+    stdin: TextIO | None
+    environ: Mapping[str, str]
+    as_json: bool
+    debug: bool
+    app: App | None = None
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EPILOG,
+)
+@click.option(
+    "--home",
+    metavar="DIR",
+    default=None,
+    help="The certificate store folder [default: $PC_CLIENT_HOME, else ~/BTS].",
+)
+@click.option(
+    "--server",
+    "server_url",
+    metavar="URL",
+    default=None,
+    help="The CertSync server, remembered after first use [default: http://127.0.0.1:8000].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
+@click.pass_context
+def cli(
+    ctx: click.Context, home: str | None, server_url: str | None, as_json: bool, debug: bool
+) -> None:
+    """CertSync on your PC: your brokerage certificate, checked, renewed, backed up."""
+    launch = ctx.find_object(Launch)
+    assert launch is not None
+    launch.as_json, launch.debug = as_json, debug
+    options = Options.build(
+        home=home, server_url=server_url, as_json=as_json, debug=debug, environ=launch.environ
+    )
+    app = App(options, http=launch.http, stdin=launch.stdin)
+    launch.app = app
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def _print_json(data: Mapping[str, Any]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, sort_keys=True))
+
+
+def _report(launch: Launch, code: str, message: str, details: Mapping[str, Any] | None) -> None:
+    click.echo(f"error: {message} [{code}]", err=True)
+    if launch.as_json:
+        data: dict[str, Any] = {"error": code, "message": message}
+        if details:
+            data["details"] = dict(details)
+        _print_json(data)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    http: httpx.Client | None = None,
+    stdin: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Run ``pc-client`` with ``argv``; returns the exit status (see the module docstring)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    # Until click has parsed the flags, a plain look decides how to report a usage error.
+    launch = Launch(
+        http=http,
+        stdin=stdin,
+        environ=os.environ if environ is None else environ,
+        as_json="--json" in args,
+        debug="--debug" in args,
+    )
+    try:
+        outcome = cli.main(args=args, prog_name="pc-client", standalone_mode=False, obj=launch)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _report(launch, "interrupted", msg("cli.interrupted"), None)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        if launch.as_json:
+            _report(launch, "usage", exc.format_message(), None)
+        else:
+            exc.show()
+        return exc.exit_code
+    except ClientError as exc:
+        details = exc.details if isinstance(exc, ServerRefused) else None
+        _report(launch, exc.code, exc.message, details)
+        return EXIT_ERROR
+    except Exception as exc:
+        if launch.debug:
+            traceback.print_exc()
+        _report(launch, "internal_error", msg("cli.unexpected", kind=type(exc).__name__), None)
+        return EXIT_UNEXPECTED
+    if isinstance(outcome, int):  # --help and the like
+        return outcome
+    if not isinstance(outcome, Result):
+        return 0
+    if launch.as_json:
+        _print_json(outcome.data)
+    else:
+        for line in outcome.lines:
+            click.echo(line)
+    if outcome.exit_code == 0 and launch.app is not None:
+        # The command did its work; remembering the URL is a convenience that may fail.
+        with contextlib.suppress(ClientError):
+            launch.app.remember_server()
+    elif outcome.exit_code != 0:
+        click.echo(f"error: {outcome.data.get('message', '')} [{outcome.data.get('error', '')}]",
+                   err=True)  # fmt: skip
+    return outcome.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

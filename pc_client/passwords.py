@@ -1,0 +1,31 @@
+"""The rules for a new PFX password (pure): the original's, with the server's minimum length.
+
+A new PFX password has at least ``min_length`` characters (the server's policy, 4 by default),
+at most 64, only ASCII letters or digits, and is typed twice. ASCII only because the same
+password must open the file on the phone and in other PKCS#12 readers, whose handling of
+non-ASCII passwords differs.
+"""
+
+from __future__ import annotations
+
+from pc_client.errors import PasswordRejected
+from pc_client.messages import msg
+
+MAX_LENGTH = 64
+
+
+def check_new_password(password: str, again: str, *, min_length: int) -> str:
+    """Return ``password`` if it may become a PFX password; raise ``PasswordRejected``."""
+    if len(password) < min_length:
+        raise PasswordRejected(
+            msg("password.too_short", min_length=min_length), code="password_too_short"
+        )
+    if len(password) > MAX_LENGTH:
+        raise PasswordRejected(
+            msg("password.too_long", max_length=MAX_LENGTH), code="password_too_long"
+        )
+    if not (password.isascii() and password.isalnum()):
+        raise PasswordRejected(msg("password.characters"), code="password_characters")
+    if password != again:
+        raise PasswordRejected(msg("password.differ"), code="passwords_differ")
+    return password

@@ -1,0 +1,496 @@
+"""The local certificate store: one folder (default ``~/BTS``) and the files in it.
+
+    <home>/<ID>.pfx              the certificate, key and CA chain under the PFX password
+    <home>/settings.json         server URL, customer ID, security setting, registered PFX files
+    <home>/session.json          the login session (a bearer token: 0600)
+    <home>/<ID>.pending.json     an apply or renewal in flight: the NEW private key, encrypted
+                                 with the NEW PFX password, its CSR and (renewal) its proof
+    <home>/.<ID>.pfx.new         a new PFX written but not yet re-opened (only after a crash)
+
+Every write goes through ``sync_client.fsio.write_file_atomic`` (temporary file, fsync,
+rename) with mode 0600. A new PFX is first written beside the old one, re-opened from disk with
+the new password, and only then renamed over ``<ID>.pfx``, so at every instant the store holds a
+PFX that opens with either the old or the new password.
+
+``status`` needs the certificate without asking for the password, but a PKCS#12 file encrypts
+its certificate bags too. So ``settings.json`` registers, per customer, the SHA-256 of each PFX
+file this program wrote together with the (public) certificate inside it. During an
+installation both the old and the new file are registered, so a crash at any point leaves the
+file on disk recognisable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from pc_client.errors import NoLocalCertificate, StoreUnusable
+from pc_client.messages import msg
+from sync_client.errors import PfxInvalid
+from sync_client.fsio import read_file_limited, write_file_atomic
+from sync_client.keys import PrivateKey, certificate_fingerprint
+from sync_client.pfx import DEFAULT_PFX_ITERATIONS, LoadedPfx, build_pfx, load_pfx
+from sync_client.security import DEFAULT_SETTING
+
+SETTINGS_FILE = "settings.json"
+SESSION_FILE = "session.json"
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+MAX_PFX_BYTES = 1024 * 1024
+MAX_JSON_BYTES = 1024 * 1024
+DEFAULT_PASSWORD_MIN_LENGTH = 4
+
+Checkpoint = Callable[[str], None]
+
+
+def _no_checkpoint(step: str) -> None:
+    return None
+
+
+def default_home() -> Path:
+    """``BTS`` in the user's home folder, as the original system kept it."""
+    return Path.home() / "BTS"
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data``, lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What this program wrote as ``<ID>.pfx``: file SHA-256 → the certificate PEM inside."""
+
+    pfx_path: str
+    certificates: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.pfx_path, "certificates": dict(self.certificates)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Registration:
+        certs = data.get("certificates", {})
+        return cls(
+            pfx_path=str(data.get("path", "")),
+            certificates={str(k): str(v) for k, v in certs.items()}
+            if isinstance(certs, dict)
+            else {},
+        )
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """``settings.json``: nothing in it is secret, but it is written 0600 like the rest."""
+
+    server_url: str | None = None
+    customer_id: str | None = None
+    security_setting: int = int(DEFAULT_SETTING)
+    pfx_password_min_length: int = DEFAULT_PASSWORD_MIN_LENGTH  # as the server last said
+    registered: Mapping[str, Registration] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "server_url": self.server_url,
+            "customer_id": self.customer_id,
+            "security_setting": self.security_setting,
+            "pfx_password_min_length": self.pfx_password_min_length,
+            "registered": {cid: reg.to_json() for cid, reg in sorted(self.registered.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StoreSettings:
+        registered = data.get("registered", {})
+        setting = data.get("security_setting", int(DEFAULT_SETTING))
+        min_length = data.get("pfx_password_min_length", DEFAULT_PASSWORD_MIN_LENGTH)
+        return cls(
+            server_url=data.get("server_url") or None,
+            customer_id=data.get("customer_id") or None,
+            security_setting=setting if setting in (1, 2, 3) else int(DEFAULT_SETTING),
+            pfx_password_min_length=min_length
+            if isinstance(min_length, int)
+            else DEFAULT_PASSWORD_MIN_LENGTH,
+            registered={
+                str(cid): Registration.from_json(reg)
+                for cid, reg in registered.items()
+                if isinstance(reg, dict)
+            }
+            if isinstance(registered, dict)
+            else {},
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class Session:
+    """``session.json``. ``security_setting`` is copied from the settings at login: a setting
+    chosen later takes effect from the next login. ``password_asked`` records that setting 2
+    already asked in this session; the password itself is never written here."""
+
+    token: str
+    customer_id: str
+    server_url: str
+    expires_at: str
+    security_setting: int
+    password_asked: bool = False
+
+    def __repr__(self) -> str:
+        return f"Session(customer_id={self.customer_id!r}, server_url={self.server_url!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token": self.token,
+            "customer_id": self.customer_id,
+            "server_url": self.server_url,
+            "expires_at": self.expires_at,
+            "security_setting": self.security_setting,
+            "password_asked": self.password_asked,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Session:
+        return cls(
+            token=str(data["token"]),
+            customer_id=str(data["customer_id"]),
+            server_url=str(data["server_url"]),
+            expires_at=str(data.get("expires_at", "")),
+            security_setting=int(data.get("security_setting", int(DEFAULT_SETTING))),
+            password_asked=bool(data.get("password_asked", False)),
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class Pending:
+    """An apply or renewal in flight. ``key_pem`` is encrypted with the NEW PFX password, so the
+    file alone unlocks nothing; ``csr_pem`` and (renewal) the challenge and signature are kept
+    so that a retry sends exactly the same request, which the server answers idempotently."""
+
+    operation: str  # "apply" or "renew"
+    customer_id: str
+    created_at: str
+    key_pem: str
+    csr_pem: str
+    challenge_id: str | None = None
+    nonce: str | None = None
+    signature_b64: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Pending(operation={self.operation!r}, customer_id={self.customer_id!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "customer_id": self.customer_id,
+            "created_at": self.created_at,
+            "key_pem": self.key_pem,
+            "csr_pem": self.csr_pem,
+            "challenge_id": self.challenge_id,
+            "nonce": self.nonce,
+            "signature": self.signature_b64,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Pending:
+        return cls(
+            operation=str(data["operation"]),
+            customer_id=str(data["customer_id"]),
+            created_at=str(data.get("created_at", "")),
+            key_pem=str(data["key_pem"]),
+            csr_pem=str(data["csr_pem"]),
+            challenge_id=data.get("challenge_id"),
+            nonce=data.get("nonce"),
+            signature_b64=data.get("signature"),
+        )
+
+
+@dataclass(frozen=True)
+class LocalCertificate:
+    """What ``status`` can tell about ``<ID>.pfx`` without its password."""
+
+    path: Path
+    present: bool
+    cert: x509.Certificate | None  # None: absent, or a file this program did not register
+
+    @property
+    def fingerprint_sha256(self) -> str | None:
+        """SHA-256 of the certificate's DER, or ``None`` when unknown."""
+        return certificate_fingerprint(self.cert) if self.cert is not None else None
+
+
+class Store:
+    """The store folder. ``checkpoint`` is called at named steps (a test hook, see cli)."""
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        pfx_iterations: int = DEFAULT_PFX_ITERATIONS,
+        checkpoint: Checkpoint = _no_checkpoint,
+    ) -> None:
+        self.home = Path(home)
+        self.pfx_iterations = pfx_iterations
+        self.checkpoint = checkpoint
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.home)!r})"
+
+    # -- paths ----------------------------------------------------------------------------
+
+    @property
+    def settings_path(self) -> Path:
+        """``<home>/settings.json``."""
+        return self.home / SETTINGS_FILE
+
+    @property
+    def session_path(self) -> Path:
+        """``<home>/session.json``."""
+        return self.home / SESSION_FILE
+
+    def pfx_path(self, customer_id: str) -> Path:
+        """``<home>/<ID>.pfx``: the name never changes."""
+        return self.home / f"{customer_id}.pfx"
+
+    def staging_path(self, customer_id: str) -> Path:
+        """Where a new PFX waits until it re-opened from disk."""
+        return self.home / f".{customer_id}.pfx.new"
+
+    def pending_path(self, customer_id: str) -> Path:
+        """``<home>/<ID>.pending.json``."""
+        return self.home / f"{customer_id}.pending.json"
+
+    # -- low level ------------------------------------------------------------------------
+
+    def ensure_home(self) -> None:
+        """Create the folder (0700) if it is missing; refuse a path that is not a folder."""
+        if self.home.is_dir():
+            return
+        if self.home.exists():
+            raise StoreUnusable(msg("store.not_a_folder", path=self.home))
+        try:
+            self.home.mkdir(parents=True, mode=FOLDER_MODE)
+        except OSError as exc:
+            raise StoreUnusable(
+                msg("store.cannot_create", path=self.home, reason=exc.strerror or exc)
+            ) from exc
+
+    def _write(self, path: Path, data: bytes) -> None:
+        self.ensure_home()
+        try:
+            write_file_atomic(path, data, mode=FILE_MODE)
+        except OSError as exc:
+            raise StoreUnusable(
+                msg("store.cannot_write", path=path, reason=exc.strerror or exc)
+            ) from exc
+
+    def _read_json(self, path: Path) -> dict[str, Any] | None:
+        if not path.exists():
+            return None
+        data = read_file_limited(path, MAX_JSON_BYTES)
+        try:
+            value = json.loads(data)
+        except ValueError:
+            raise StoreUnusable(msg("store.corrupt", path=path)) from None
+        if not isinstance(value, dict):
+            raise StoreUnusable(msg("store.corrupt", path=path))
+        return value
+
+    def _write_json(self, path: Path, value: Mapping[str, Any]) -> None:
+        text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        self._write(path, text.encode("utf-8"))
+
+    # -- settings -------------------------------------------------------------------------
+
+    def load_settings(self) -> StoreSettings:
+        """The settings, or the defaults when there is no file yet."""
+        data = self._read_json(self.settings_path)
+        return StoreSettings() if data is None else StoreSettings.from_json(data)
+
+    def save_settings(self, settings: StoreSettings) -> None:
+        """Write the settings (atomic, 0600)."""
+        self._write_json(self.settings_path, settings.to_json())
+
+    def update_settings(self, **changes: Any) -> StoreSettings:
+        """Load, change some fields, save only if anything changed; returns the result."""
+        before = self.load_settings()
+        after = replace(before, **changes)
+        if after != before or not self.settings_path.exists():
+            self.save_settings(after)
+        return after
+
+    # -- session --------------------------------------------------------------------------
+
+    def load_session(self) -> Session | None:
+        """The login session, or ``None``."""
+        data = self._read_json(self.session_path)
+        if data is None:
+            return None
+        try:
+            return Session.from_json(data)
+        except (KeyError, TypeError, ValueError):
+            raise StoreUnusable(msg("store.corrupt", path=self.session_path)) from None
+
+    def save_session(self, session: Session) -> None:
+        """Write the session (atomic, 0600)."""
+        self._write_json(self.session_path, session.to_json())
+
+    def clear_session(self) -> None:
+        """Forget the session on this PC."""
+        with contextlib.suppress(FileNotFoundError):
+            self.session_path.unlink()
+
+    # -- pending key ----------------------------------------------------------------------
+
+    def load_pending(self, customer_id: str) -> Pending | None:
+        """The apply or renewal in flight, if any.
+
+        A process killed after the new PFX replaced the old one but before the pending file
+        was removed leaves a record whose work is done: its CSR's key is the installed
+        certificate's key. Such a record is removed here and ``None`` returned.
+        """
+        data = self._read_json(self.pending_path(customer_id))
+        if data is None:
+            return None
+        try:
+            pending = Pending.from_json(data)
+            csr = x509.load_pem_x509_csr(pending.csr_pem.encode("ascii"))
+        except (KeyError, TypeError, ValueError):
+            raise StoreUnusable(msg("store.corrupt", path=self.pending_path(customer_id))) from None
+        installed = self.local_certificate(customer_id).cert
+        if installed is not None and _spki(installed.public_key()) == _spki(csr.public_key()):
+            self.remove_pending(customer_id)
+            return None
+        return pending
+
+    def save_pending(self, pending: Pending) -> None:
+        """Write the pending record (atomic, 0600) before its request leaves."""
+        self._write_json(self.pending_path(pending.customer_id), pending.to_json())
+
+    def remove_pending(self, customer_id: str) -> None:
+        """Remove the pending record once its certificate is installed."""
+        with contextlib.suppress(FileNotFoundError):
+            self.pending_path(customer_id).unlink()
+        _fsync_directory(self.home)
+
+    # -- the PFX --------------------------------------------------------------------------
+
+    def read_pfx_bytes(self, customer_id: str) -> bytes:
+        """The bytes of ``<ID>.pfx``, or ``NoLocalCertificate``."""
+        path = self.pfx_path(customer_id)
+        if not path.is_file():
+            raise NoLocalCertificate(msg("store.no_pfx", path=path))
+        return read_file_limited(path, MAX_PFX_BYTES)
+
+    def open_pfx(self, customer_id: str, password: str) -> LoadedPfx:
+        """Open ``<ID>.pfx`` with ``password``; reading changes nothing in the store."""
+        data = self.read_pfx_bytes(customer_id)
+        loaded = load_pfx(data, password)
+        if loaded.customer_id != customer_id:
+            raise PfxInvalid(
+                msg("pfx.wrong_customer", cn=loaded.customer_id, id=customer_id),
+                code="wrong_customer",
+            )
+        return loaded
+
+    def build_pfx(
+        self,
+        *,
+        customer_id: str,
+        key: PrivateKey,
+        cert: x509.Certificate,
+        chain: tuple[x509.Certificate, ...] | list[x509.Certificate],
+        password: str,
+    ) -> bytes:
+        """A PFX in this store's profile (``sync_client.pfx``, with this store's iterations)."""
+        return build_pfx(
+            customer_id=customer_id,
+            key=key,
+            cert=cert,
+            chain=chain,
+            password=password,
+            iterations=self.pfx_iterations,
+        )
+
+    def install_pfx(self, customer_id: str, pfx_bytes: bytes, password: str) -> LoadedPfx:
+        """Make ``pfx_bytes`` the store's ``<ID>.pfx`` without ever losing a working file.
+
+        Steps (the names are the test hook's checkpoints): write ``.<ID>.pfx.new``
+        (``pfx-staged``); re-open it from disk with ``password``; register both files; rename
+        it over ``<ID>.pfx`` and fsync the folder (``pfx-replaced``); forget the old file.
+        """
+        staging = self.staging_path(customer_id)
+        self._write(staging, pfx_bytes)
+        self.checkpoint("pfx-staged")
+        try:
+            loaded = load_pfx(read_file_limited(staging, MAX_PFX_BYTES), password)
+            if loaded.customer_id != customer_id:
+                raise PfxInvalid(
+                    msg("pfx.wrong_customer", cn=loaded.customer_id, id=customer_id),
+                    code="wrong_customer",
+                )
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                staging.unlink()
+            raise
+        digest = sha256_hex(pfx_bytes)
+        self._register(customer_id, {digest: loaded.cert}, keep_old=True)
+        try:
+            os.replace(staging, self.pfx_path(customer_id))
+        except OSError as exc:
+            raise StoreUnusable(
+                msg("store.cannot_write", path=self.pfx_path(customer_id), reason=exc.strerror)
+            ) from exc
+        _fsync_directory(self.home)
+        self.checkpoint("pfx-replaced")
+        self._register(customer_id, {digest: loaded.cert}, keep_old=False)
+        return loaded
+
+    def _register(
+        self, customer_id: str, certs: Mapping[str, x509.Certificate], *, keep_old: bool
+    ) -> None:
+        settings = self.load_settings()
+        old = settings.registered.get(customer_id)
+        known: dict[str, str] = dict(old.certificates) if (old and keep_old) else {}
+        for digest, cert in certs.items():
+            known[digest] = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        registration = Registration(str(self.pfx_path(customer_id)), known)
+        if old == registration:
+            return
+        registered = dict(settings.registered)
+        registered[customer_id] = registration
+        self.save_settings(replace(settings, registered=registered))
+
+    def local_certificate(self, customer_id: str) -> LocalCertificate:
+        """The registered certificate of ``<ID>.pfx``, read without the password."""
+        path = self.pfx_path(customer_id)
+        if not path.is_file():
+            return LocalCertificate(path, present=False, cert=None)
+        digest = sha256_hex(read_file_limited(path, MAX_PFX_BYTES))
+        registration = self.load_settings().registered.get(customer_id)
+        pem = registration.certificates.get(digest) if registration else None
+        cert = x509.load_pem_x509_certificate(pem.encode("ascii")) if pem else None
+        return LocalCertificate(path, present=True, cert=cert)
+
+
+def _spki(public_key: PublicKeyTypes) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename or unlink durable (as ``sync_client.fsio`` does after its own rename)."""
+    if os.name == "nt" or not directory.is_dir():
+        return
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,145 @@
+"""``doctor [--fix]``: the environment check table, what it fixes and what it cannot."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from keyring_backend import FileKeyring
+from pc_harness import CUSTOMER, Pc, Server
+
+from pc_client.commands.doctor import CHECKS
+
+ITEMS = [
+    "python", "cryptography", "openssl", "folder_exists", "folder_writable",
+    "folder_not_read_only", "folder_not_hidden", "file_modes", "leftovers", "server", "clock",
+    "credential_store",
+]  # fmt: skip
+
+
+def _by_item(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {check["item"]: check for check in data["checks"]}
+
+
+def test_a_healthy_store_with_a_credential_store_passes(
+    enrolled: Pc, credential_store: FileKeyring
+) -> None:
+    result = enrolled.run("doctor")
+
+    assert result.code == 0, result.data
+    assert [c["item"] for c in result.data["checks"]] == ITEMS == list(CHECKS)
+    assert all(c["ok"] for c in result.data["checks"])
+    assert result.data["problems"] == 0
+    for check in result.data["checks"]:
+        assert check["name"] and check["purpose"] and check["recommended"] and check["current"]
+
+
+def test_the_table_has_the_five_columns(enrolled: Pc, credential_store: FileKeyring) -> None:
+    out = enrolled.run("doctor", json_output=False).out
+    header = out.splitlines()[0].split()
+    assert header == ["Item", "Purpose", "Recommended", "Current", "Action"]
+    assert "Everything is in order." in out
+
+
+def test_no_credential_store_is_reported_and_cannot_be_fixed(enrolled: Pc) -> None:
+    result = enrolled.run("doctor", "--fix")
+
+    assert result.code == 1
+    assert result.data["error"] == "doctor_problems"
+    store = _by_item(result.data)["credential_store"]
+    assert store["ok"] is False and store["current"] == "unavailable"
+    assert store["action"].startswith("cannot fix:")
+    assert result.err.rstrip().endswith("[doctor_problems]")
+
+
+def test_fix_creates_the_missing_folder(pc: Pc, credential_store: FileKeyring) -> None:
+    assert not pc.home.exists()
+    before = _by_item(pc.run("doctor").data)
+    assert before["folder_exists"]["ok"] is False
+    assert before["folder_exists"]["action"] == "run `pc-client doctor --fix`"
+    assert not pc.home.exists()  # looking changes nothing
+
+    result = pc.run("doctor", "--fix")
+
+    assert result.code == 0, result.data
+    assert pc.home.is_dir() and stat.S_IMODE(pc.home.stat().st_mode) == 0o700
+    assert _by_item(result.data)["folder_exists"]["fixed"] is True
+    assert _by_item(result.data)["folder_exists"]["action"] == "fixed"
+
+
+def test_fix_clears_a_read_only_folder(enrolled: Pc, credential_store: FileKeyring) -> None:
+    os.chmod(enrolled.home, 0o500)
+    try:
+        found = _by_item(enrolled.run("doctor").data)["folder_not_read_only"]
+        assert found["ok"] is False and "read-only" in found["current"]
+
+        fixed = _by_item(enrolled.run("doctor", "--fix").data)["folder_not_read_only"]
+
+        assert fixed["fixed"] is True
+        assert stat.S_IMODE(enrolled.home.stat().st_mode) & stat.S_IWUSR
+    finally:
+        os.chmod(enrolled.home, 0o700)
+
+
+def test_fix_tightens_file_modes_and_removes_leftovers(
+    enrolled: Pc, credential_store: FileKeyring
+) -> None:
+    os.chmod(enrolled.pfx_path(), 0o644)
+    leftover = enrolled.home / f".{CUSTOMER}.pfx.new"
+    leftover.write_bytes(b"half-written")
+    found = _by_item(enrolled.run("doctor").data)
+    assert found["file_modes"]["ok"] is False and "0644" in found["file_modes"]["current"]
+    assert found["leftovers"]["ok"] is False
+
+    result = enrolled.run("doctor", "--fix")
+
+    assert result.code == 0
+    assert stat.S_IMODE(enrolled.pfx_path().stat().st_mode) == 0o600
+    assert not leftover.exists()
+
+
+def test_a_hidden_folder_cannot_be_fixed(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str], credential_store: object
+) -> None:
+    pc = Pc(tmp_path / ".bts", server, capsys)
+    pc.home.mkdir(mode=0o700)
+
+    result = pc.run("doctor", "--fix")
+
+    hidden = _by_item(result.data)["folder_not_hidden"]
+    assert result.code == 1
+    assert hidden["ok"] is False and hidden["fixed"] is False
+    assert "does not start with a dot" in hidden["action"]
+
+
+def test_an_unreachable_server_names_the_url(enrolled: Pc, credential_store: object) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    offline = httpx.Client(transport=httpx.MockTransport(refuse), base_url="http://10.9.9.9:1")
+
+    result = enrolled.run("doctor", http=offline)
+
+    checks = _by_item(result.data)
+    assert result.code == 1
+    assert checks["server"]["ok"] is False and "http://10.9.9.9:1" in checks["server"]["current"]
+    assert checks["clock"]["ok"] is False
+
+
+def test_clock_skew_against_the_server(enrolled: Pc, server: Server) -> None:
+    server.clock.advance(timedelta(minutes=10))
+    clock = _by_item(enrolled.run("doctor", "--item", "clock").data)["clock"]
+    assert clock["ok"] is False
+    assert clock["current"].startswith("-600") or clock["current"].startswith("-599")
+
+
+def test_item_limits_the_check_and_the_fix(pc: Pc) -> None:
+    result = pc.run("doctor", "--fix", "--item", "python", "--item", "credential_store")
+
+    assert [c["item"] for c in result.data["checks"]] == ["python", "credential_store"]
+    assert not pc.home.exists()  # folder_exists was not selected, so not fixed
