@@ -48,11 +48,15 @@ from mobile_stub.session import (
     PhoneSession,
     end_session,
     load_session,
-    new_unlock_secret,
     require_session,
     save_session,
 )
-from mobile_stub.signing import change_security_setting, place_signed_order, unlock_for_order
+from mobile_stub.signing import (
+    change_security_setting,
+    keep_for_session,
+    place_signed_order,
+    unlock_for_order,
+)
 from mobile_stub.store import HOME_ENV, PhoneHome, default_home, saved_security_setting
 from mobile_stub.verdict import match_verdict
 from sync_client.api import HostStatus, SyncClient
@@ -182,7 +186,6 @@ def login(app: App, customer_id: str) -> None:
             token=result.token,
             expires_at=result.expires_at,
             security_setting=setting,
-            unlock_secret=new_unlock_secret(),
         ),
     )
     lines = [
@@ -441,11 +444,16 @@ def order(app: App, symbol: str, side: str, quantity: int, price: str) -> None:
     with app.session_client() as (session, client):
         entry = require_certificate(app.home, session.customer_id)
         unlocked = unlock_for_order(
-            app.home, session, entry, read_password=lambda: read_secret(PFX_PASSWORD_PROMPT)
+            app.home,
+            session,
+            entry,
+            client,
+            read_password=lambda: read_secret(PFX_PASSWORD_PROMPT),
         )
         result = place_signed_order(
             client, unlocked, symbol=symbol, side=side, quantity=quantity, price=price
         )
+        keep_for_session(app.home, session, client, unlocked)
     result["password_asked"] = unlocked.password_asked
     app.emit(
         result,

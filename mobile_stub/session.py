@@ -1,37 +1,38 @@
 """The phone's login session, kept between commands, and its unlocked key for setting 2.
 
 A phone app keeps the unlocked key in memory from the first order until logout. The stand-in is
-one process per command, so for setting 2 ("ask on the first order after each login") it keeps
-the key between commands *re-encrypted* under a random secret that exists only as long as the
-login: the secret sits in ``session.json``, the re-encrypted key in ``session-unlock.json``,
-and logout, a new login, or a new certificate in the keystore makes both useless. The PFX
-password itself is never written, and the key is never written unencrypted.
+one process per command, so for setting 2 ("ask on the first order after each login") the key
+waits between commands in ``session-key``, sealed under the login session's unlock secret
+(``sync_client.session_key``, the same design as ``pc-client``). Only the server holds that
+secret; it hands it to this session's token alone and forgets it at logout, so the file never
+opens from the disk alone, and never again once the session has ended. Logout and a new login
+delete it; a new certificate in the keystore makes it useless (the seal names the
+certificate). The PFX password is never written, and the key is never written unsealed.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from mobile_stub.errors import NotLoggedIn, PhoneStoreCorrupt
-from mobile_stub.store import PhoneHome, read_json, remove_file, write_json_private
-from sync_client.errors import ClientError
-from sync_client.keys import (
-    PrivateKey,
-    decrypt_private_key_pem,
-    encrypt_private_key_pem,
-    key_matches_certificate,
+from mobile_stub.store import (
+    MAX_STATE_FILE_BYTES,
+    PhoneHome,
+    read_json,
+    remove_file,
+    write_json_private,
 )
+from sync_client.api import SyncClient
+from sync_client.errors import ClientError, InvalidInput, ServerRefused, SessionKeyInvalid
+from sync_client.fsio import read_file_limited, write_file_atomic
+from sync_client.keys import PrivateKey, certificate_fingerprint, key_matches_certificate
 from sync_client.protocol import format_time, parse_time
 from sync_client.security import SecuritySetting
-
-UNLOCK_SECRET_BYTES = 32
+from sync_client.session_key import unwrap_session_key, wrap_session_key
 
 
 @dataclass(frozen=True, repr=False)
@@ -43,7 +44,6 @@ class PhoneSession:
     token: str
     expires_at: datetime
     security_setting: SecuritySetting
-    unlock_secret: str
 
     def __repr__(self) -> str:
         return (
@@ -52,15 +52,10 @@ class PhoneSession:
         )
 
 
-def new_unlock_secret() -> str:
-    """A fresh secret for one login's unlocked key."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(UNLOCK_SECRET_BYTES)).decode("ascii")
-
-
 def save_session(home: PhoneHome, session: PhoneSession) -> None:
-    """Start a login on this phone: write the session and forget any earlier unlocked key."""
+    """Start a login on this phone: forget any earlier unlocked key, then write the session."""
     home.ensure()
-    remove_file(home.unlock_file)
+    remove_file(home.session_key_file)
     write_json_private(
         home.session_file,
         {
@@ -69,7 +64,6 @@ def save_session(home: PhoneHome, session: PhoneSession) -> None:
             "token": session.token,
             "expires_at": format_time(session.expires_at),
             "security_setting": int(session.security_setting),
-            "unlock_secret": session.unlock_secret,
         },
     )
 
@@ -86,7 +80,6 @@ def load_session(home: PhoneHome) -> PhoneSession | None:
             token=str(data["token"]),
             expires_at=parse_time(str(data["expires_at"])),
             security_setting=SecuritySetting.parse(data["security_setting"]),
-            unlock_secret=str(data["unlock_secret"]),
         )
     except (KeyError, ValueError, ClientError):
         raise PhoneStoreCorrupt(
@@ -103,8 +96,8 @@ def require_session(home: PhoneHome) -> PhoneSession:
 
 
 def end_session(home: PhoneHome) -> bool:
-    """Forget the session and its unlocked key; whether there was a session."""
-    remove_file(home.unlock_file)
+    """Forget the unlocked key and the session; whether there was a session."""
+    remove_file(home.session_key_file)
     return remove_file(home.session_file)
 
 
@@ -118,46 +111,49 @@ def pfx_digest(pfx_bytes: bytes) -> str:
 def keep_unlocked_key(
     home: PhoneHome,
     session: PhoneSession,
+    client: SyncClient,
     *,
-    pfx_bytes: bytes,
     key: PrivateKey,
     cert: x509.Certificate,
 ) -> None:
-    """Remember ``key`` until logout, encrypted under the session's secret."""
-    write_json_private(
-        home.unlock_file,
-        {
-            "customer_id": session.customer_id,
-            "pfx_sha256": pfx_digest(pfx_bytes),
-            "key_pem": encrypt_private_key_pem(key, session.unlock_secret).decode("ascii"),
-            "cert_pem": cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
-        },
-    )
+    """Keep ``key`` until logout, sealed under the session's unlock secret.
+
+    A failure (the server refused the secret, the disk) only means the next order asks again.
+    ``ServerUnreachable`` is a failure like any other here: the order was already accepted.
+    """
+    try:
+        sealed = wrap_session_key(
+            key,
+            client.unlock_secret(),
+            customer_id=session.customer_id,
+            cert_fingerprint=certificate_fingerprint(cert),
+        )
+        home.ensure()
+        write_file_atomic(home.session_key_file, sealed)
+    except (ClientError, OSError):
+        pass
 
 
 def unlocked_key(
-    home: PhoneHome, session: PhoneSession, *, pfx_bytes: bytes
-) -> tuple[PrivateKey, x509.Certificate] | None:
-    """The key unlocked earlier in this login for exactly this PFX, or ``None``.
+    home: PhoneHome, session: PhoneSession, client: SyncClient, *, cert: x509.Certificate
+) -> PrivateKey | None:
+    """The key unlocked earlier in this login for exactly ``cert``, or ``None``.
 
-    Anything that does not fit (another customer, another PFX, another login's secret, a damaged
-    file) means "not unlocked": the caller asks for the password again and overwrites it.
+    Anything that does not fit (no file, another customer or certificate, a session the server
+    no longer accepts, a damaged file) means "not unlocked": the caller asks for the password
+    again and overwrites the file. ``ServerUnreachable`` passes through: the order could not be
+    sent either, so asking for the password would be for nothing.
     """
     try:
-        data = read_json(home.unlock_file)
-    except PhoneStoreCorrupt:
+        if not home.session_key_file.is_file():
+            return None
+        sealed = read_file_limited(home.session_key_file, MAX_STATE_FILE_BYTES)
+        key = unwrap_session_key(
+            sealed,
+            client.unlock_secret(),
+            customer_id=session.customer_id,
+            cert_fingerprint=certificate_fingerprint(cert),
+        )
+    except (InvalidInput, ServerRefused, SessionKeyInvalid):
         return None
-    if (
-        data is None
-        or data.get("customer_id") != session.customer_id
-        or data.get("pfx_sha256") != pfx_digest(pfx_bytes)
-    ):
-        return None
-    try:
-        key = decrypt_private_key_pem(str(data["key_pem"]).encode("ascii"), session.unlock_secret)
-        cert = x509.load_pem_x509_certificate(str(data["cert_pem"]).encode("ascii"))
-    except (KeyError, ValueError, UnicodeEncodeError, ClientError):
-        return None
-    if not key_matches_certificate(key, cert):
-        return None
-    return key, cert
+    return key if key_matches_certificate(key, cert) else None

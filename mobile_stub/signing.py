@@ -1,8 +1,8 @@
 """Signing orders with the phone's copy, under the phone's own security setting (function 9).
 
     1  ask for the PFX password on every order
-    2  ask on the first order after each login (then the key stays unlocked until logout,
-       see ``mobile_stub.session``)
+    2  ask on the first order after each login (once that order is accepted, the key waits
+       until logout sealed under the session's unlock secret, see ``mobile_stub.session``)
     3  never ask: the password sits in the system's credential store (``keyring``)
 
 The setting in force is the one the login started with; ``security-setting N`` saves a new one
@@ -67,24 +67,22 @@ def unlock_for_order(
     home: PhoneHome,
     session: PhoneSession,
     entry: KeystoreEntry,
+    client: SyncClient,
     *,
     read_password: Callable[[], str],
 ) -> UnlockedKey:
-    """The key to sign with, asking for the PFX password only when the setting says so."""
+    """The key to sign with, asking for the PFX password only when the setting says so.
+
+    Setting 2 first tries the key kept earlier in this login (``keep_for_session``), for the
+    keystore's described certificate; an undescribed entry cannot use it and asks.
+    """
     setting = session.security_setting
-    cached = (
-        unlocked_key(home, session, pfx_bytes=entry.pfx_bytes)
-        if setting is SecuritySetting.FIRST_ORDER
-        else None
-    )
-    if cached is not None:
-        return UnlockedKey(key=cached[0], cert=cached[1], password_asked=False)
+    if setting is SecuritySetting.FIRST_ORDER and entry.cert is not None:
+        kept = unlocked_key(home, session, client, cert=entry.cert)
+        if kept is not None:
+            return UnlockedKey(key=kept, cert=entry.cert, password_asked=False)
     if password_needed(setting, asked_this_session=False):
         loaded = load_pfx(entry.pfx_bytes, read_password())
-        if setting is SecuritySetting.FIRST_ORDER:
-            keep_unlocked_key(
-                home, session, pfx_bytes=entry.pfx_bytes, key=loaded.key, cert=loaded.cert
-            )
         return UnlockedKey(key=loaded.key, cert=loaded.cert, password_asked=True)
     stored = load_password(keyring_account(home, session.customer_id))
     if stored is None:
@@ -119,6 +117,17 @@ def place_signed_order(
         order=signed.order, signature=signed.signature, serial=unlocked.cert.serial_number
     )
     return {**signed.order, **accepted}
+
+
+def keep_for_session(
+    home: PhoneHome, session: PhoneSession, client: SyncClient, unlocked: UnlockedKey
+) -> None:
+    """Setting 2, after the order that asked was accepted: keep the key for this login.
+
+    Only after the server accepted it, so that a refused order leaves the phone as it was.
+    """
+    if session.security_setting is SecuritySetting.FIRST_ORDER and unlocked.password_asked:
+        keep_unlocked_key(home, session, client, key=unlocked.key, cert=unlocked.cert)
 
 
 def change_security_setting(

@@ -1,7 +1,8 @@
 """The phone's home folder: where the stand-in keeps its session, settings and certificates.
 
     <home>/session.json            the phone session (token, customer, setting for this login)
-    <home>/session-unlock.json     setting 2: the key, re-encrypted for this session only
+    <home>/session-key             setting 2: the key, sealed under the session's unlock
+                                   secret (which only the server holds) until logout
     <home>/settings.json           the phone's security setting per customer (default 2)
     <home>/keystore/<ID>.pfx       the certificate, as the PC sent it (PFX password-protected)
     <home>/keystore/<ID>.json      its public description (certificate PEM, hash of the PFX)
@@ -55,8 +56,8 @@ class PhoneHome:
         return self.root / "session.json"
 
     @property
-    def unlock_file(self) -> Path:
-        return self.root / "session-unlock.json"
+    def session_key_file(self) -> Path:
+        return self.root / "session-key"
 
     @property
     def settings_file(self) -> Path:

@@ -6,7 +6,8 @@ wires the store and a ``SyncClient`` from it. Commands return a ``Result``: a JS
 
 Two environment variables exist for tests only (documented in ``pc-client --help``):
 
-- ``PC_CLIENT_PFX_ITERATIONS``: PBKDF2 iterations of the PFX files written (default 600,000);
+- ``PC_CLIENT_PFX_ITERATIONS``: PBKDF2 iterations of the PFX files and of the sealed pending
+  keys written (default 600,000);
 - ``PC_CLIENT_TEST_PAUSE_AT=<step>``: at that named step the process says so on stderr and
   sleeps, so that a test can kill it there (steps: ``pending-written``, ``issued``,
   ``pfx-staged``, ``pfx-replaced``).

@@ -3,8 +3,13 @@
     <home>/<ID>.pfx              the certificate, key and CA chain under the PFX password
     <home>/settings.json         server URL, customer ID, security setting, registered PFX files
     <home>/session.json          the login session (a bearer token: 0600)
-    <home>/<ID>.pending.json     an apply or renewal in flight: the NEW private key, encrypted
-                                 with the NEW PFX password, its CSR and (renewal) its proof
+    <home>/session-key           security setting 2: the key unlocked by this login's first
+                                 order, sealed under the session's unlock secret, which only
+                                 the server holds (``sync_client.session_key``); deleted at
+                                 logout and login, and useless once the session has ended
+    <home>/<ID>.pending.json     an apply or renewal in flight: the NEW private key, sealed
+                                 with the NEW PFX password (key-only PKCS#12, the PFX's
+                                 profile), its CSR and (renewal) its proof
     <home>/.<ID>.pfx.new         a new PFX written but not yet re-opened (only after a crash)
 
 Every write goes through ``sync_client.fsio.write_file_atomic`` (temporary file, fsync,
@@ -21,6 +26,7 @@ file on disk recognisable.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -38,16 +44,18 @@ from pc_client.errors import NoLocalCertificate, StoreUnusable
 from pc_client.messages import msg
 from sync_client.errors import PfxInvalid
 from sync_client.fsio import read_file_limited, write_file_atomic
-from sync_client.keys import PrivateKey, certificate_fingerprint
+from sync_client.keys import PrivateKey, certificate_fingerprint, seal_private_key
 from sync_client.pfx import DEFAULT_PFX_ITERATIONS, LoadedPfx, build_pfx, load_pfx
 from sync_client.security import DEFAULT_SETTING
 
 SETTINGS_FILE = "settings.json"
 SESSION_FILE = "session.json"
+SESSION_KEY_FILE = "session-key"
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 MAX_PFX_BYTES = 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
+MAX_SESSION_KEY_BYTES = 64 * 1024
 DEFAULT_PASSWORD_MIN_LENGTH = 4
 
 Checkpoint = Callable[[str], None]
@@ -132,15 +140,14 @@ class StoreSettings:
 @dataclass(frozen=True, repr=False)
 class Session:
     """``session.json``. ``security_setting`` is copied from the settings at login: a setting
-    chosen later takes effect from the next login. ``password_asked`` records that setting 2
-    already asked in this session; the password itself is never written here."""
+    chosen later takes effect from the next login. Whether setting 2 already asked in this
+    session is told by ``session-key``, not recorded here."""
 
     token: str
     customer_id: str
     server_url: str
     expires_at: str
     security_setting: int
-    password_asked: bool = False
 
     def __repr__(self) -> str:
         return f"Session(customer_id={self.customer_id!r}, server_url={self.server_url!r})"
@@ -152,7 +159,6 @@ class Session:
             "server_url": self.server_url,
             "expires_at": self.expires_at,
             "security_setting": self.security_setting,
-            "password_asked": self.password_asked,
         }
 
     @classmethod
@@ -163,20 +169,21 @@ class Session:
             server_url=str(data["server_url"]),
             expires_at=str(data.get("expires_at", "")),
             security_setting=int(data.get("security_setting", int(DEFAULT_SETTING))),
-            password_asked=bool(data.get("password_asked", False)),
         )
 
 
 @dataclass(frozen=True, repr=False)
 class Pending:
-    """An apply or renewal in flight. ``key_pem`` is encrypted with the NEW PFX password, so the
-    file alone unlocks nothing; ``csr_pem`` and (renewal) the challenge and signature are kept
-    so that a retry sends exactly the same request, which the server answers idempotently."""
+    """An apply or renewal in flight. ``sealed_key`` is the new private key in a key-only
+    PKCS#12 under the NEW PFX password (``sync_client.keys.seal_private_key``: the PFX's own
+    profile and iteration count), so the file alone unlocks nothing; ``csr_pem`` and (renewal)
+    the challenge and signature are kept so that a retry sends exactly the same request, which
+    the server answers idempotently."""
 
     operation: str  # "apply" or "renew"
     customer_id: str
     created_at: str
-    key_pem: str
+    sealed_key: bytes
     csr_pem: str
     challenge_id: str | None = None
     nonce: str | None = None
@@ -190,7 +197,7 @@ class Pending:
             "operation": self.operation,
             "customer_id": self.customer_id,
             "created_at": self.created_at,
-            "key_pem": self.key_pem,
+            "sealed_key": base64.b64encode(self.sealed_key).decode("ascii"),
             "csr_pem": self.csr_pem,
             "challenge_id": self.challenge_id,
             "nonce": self.nonce,
@@ -199,11 +206,12 @@ class Pending:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Pending:
+        """Raises ``KeyError``, ``TypeError`` or ``ValueError`` for a damaged record."""
         return cls(
             operation=str(data["operation"]),
             customer_id=str(data["customer_id"]),
             created_at=str(data.get("created_at", "")),
-            key_pem=str(data["key_pem"]),
+            sealed_key=base64.b64decode(str(data["sealed_key"]), validate=True),
             csr_pem=str(data["csr_pem"]),
             challenge_id=data.get("challenge_id"),
             nonce=data.get("nonce"),
@@ -253,6 +261,11 @@ class Store:
     def session_path(self) -> Path:
         """``<home>/session.json``."""
         return self.home / SESSION_FILE
+
+    @property
+    def session_key_path(self) -> Path:
+        """``<home>/session-key``."""
+        return self.home / SESSION_KEY_FILE
 
     def pfx_path(self, customer_id: str) -> Path:
         """``<home>/<ID>.pfx``: the name never changes."""
@@ -342,9 +355,28 @@ class Store:
         self._write_json(self.session_path, session.to_json())
 
     def clear_session(self) -> None:
-        """Forget the session on this PC."""
+        """Forget the session on this PC, and the key kept for it (that first)."""
+        self.remove_session_key()
         with contextlib.suppress(FileNotFoundError):
             self.session_path.unlink()
+
+    # -- setting 2: the key kept for the login session ------------------------------------
+
+    def load_session_key(self) -> bytes | None:
+        """The sealed key kept for this login session, or ``None``."""
+        if not self.session_key_path.is_file():
+            return None
+        return read_file_limited(self.session_key_path, MAX_SESSION_KEY_BYTES)
+
+    def save_session_key(self, sealed: bytes) -> None:
+        """Write the sealed session key (atomic, 0600), replacing an earlier one."""
+        self._write(self.session_key_path, sealed)
+
+    def remove_session_key(self) -> None:
+        """Delete the sealed session key, if any (logout, login)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.session_key_path.unlink()
+            _fsync_directory(self.home)
 
     # -- pending key ----------------------------------------------------------------------
 
@@ -372,6 +404,10 @@ class Store:
     def save_pending(self, pending: Pending) -> None:
         """Write the pending record (atomic, 0600) before its request leaves."""
         self._write_json(self.pending_path(pending.customer_id), pending.to_json())
+
+    def seal_pending_key(self, key: PrivateKey, password: str) -> bytes:
+        """``key`` sealed under ``password`` with this store's PFX iteration count."""
+        return seal_private_key(key, password, iterations=self.pfx_iterations)
 
     def remove_pending(self, customer_id: str) -> None:
         """Remove the pending record once its certificate is installed."""

@@ -9,6 +9,7 @@ app in process. Transport failures become ``ServerUnreachable`` naming the URL; 
 from __future__ import annotations
 
 import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from sync_client.protocol import API_PREFIX, parse_time
 DEFAULT_TIMEOUT = 15.0
 # The relay's long-poll holds a response for up to 30 s; reads may take that long.
 LONG_POLL_READ_TIMEOUT = 45.0
+UNLOCK_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,29 @@ class SyncClient:
     def logout(self) -> None:
         self._call("DELETE", "/sessions/current")
         self.token = None
+
+    def unlock_secret(self) -> bytes:
+        """The live session's 32-byte unlock secret (``sync_client.session_key``).
+
+        The server refuses it with ``unauthenticated`` once the session has ended or expired.
+        An answer that is not 32 bytes of base64url is ``ServerRefused`` ``bad_response``.
+        """
+        data = self._json("GET", "/sessions/current/unlock-secret")
+        raw = data.get("unlock_secret")
+        secret = b""
+        if isinstance(raw, str) and raw.isascii():
+            try:
+                secret = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            except binascii.Error:
+                secret = b""
+        if len(secret) != UNLOCK_SECRET_BYTES:
+            raise ServerRefused(
+                "bad_response",
+                f"The server at {self.server_url} sent an unlock secret that is not "
+                f"{UNLOCK_SECRET_BYTES} bytes of base64url.",
+                status=200,
+            )
+        return secret
 
     # -- certificates -------------------------------------------------------------------
 

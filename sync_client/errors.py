@@ -9,6 +9,8 @@
     │   └── PfxInvalid               not a PKCS#12 file, or no key/certificate, or they do not match
     ├── EnvelopeError                relay ciphertext fails to decrypt (tampered, wrong key,
     │                                slot or customer)
+    ├── SessionKeyInvalid            a key kept for the login session does not open (another
+    │                                session's secret, customer or certificate; tampered)
     ├── QrPayloadError               a QR payload that is not a CertSync pairing link
     ├── ServerUnreachable            no HTTP answer from the server URL (the URL is named)
     └── ServerRefused                the server answered with its error shape; ``code`` is the
@@ -59,6 +61,10 @@ class PfxInvalid(PfxError):
 
 class EnvelopeError(ClientError):
     code = "envelope_invalid"
+
+
+class SessionKeyInvalid(ClientError):
+    code = "session_key_invalid"
 
 
 class QrPayloadError(ClientError):

@@ -1,4 +1,4 @@
-"""Key pairs, CSRs, signatures and fingerprints, as docs/PROTOCOL.md uses them.
+"""Key pairs, CSRs, signatures, fingerprints and sealed keys, as docs/PROTOCOL.md uses them.
 
 The protocol fixes one signature scheme per key type (renewal proofs and orders alike):
 RSA signs with PKCS#1 v1.5 + SHA-256, EC with ECDSA + SHA-256 in DER form. ``sign`` and
@@ -15,9 +15,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from sync_client.errors import InvalidInput, WrongPfxPassword
+from sync_client.pkcs12_profile import DEFAULT_PFX_ITERATIONS, looks_like_pkcs12, serialize_pkcs12
 
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 KeyKind: TypeAlias = Literal["rsa", "ec"]
@@ -98,40 +100,42 @@ def key_matches_certificate(key: PrivateKey, cert: x509.Certificate) -> bool:
     return _spki_der(key.public_key()) == _spki_der(cert.public_key())
 
 
-def encrypt_private_key_pem(key: PrivateKey, password: str) -> bytes:
-    """The key as encrypted PKCS#8 PEM, for a pending key kept between an apply and its end.
+def seal_private_key(
+    key: PrivateKey, password: str, *, iterations: int = DEFAULT_PFX_ITERATIONS
+) -> bytes:
+    """The key alone in a password-protected PKCS#12 file (DER), for a pending key kept
+    between an apply or renewal and its end.
 
-    ``BestAvailableEncryption`` lets cryptography choose a current KDF and cipher; the file only
-    ever comes back to this same SDK, so interoperability does not constrain the choice.
+    The same profile as the customer's PFX (``pkcs12_profile``: PBES2, AES-256-CBC, SHA-256
+    MAC, 600,000 PBKDF2 rounds by default, the MAC included): the pending key is protected by
+    the new PFX password, and must cost an attacker as much per guess as the PFX does. Encrypted
+    PKCS#8 from cryptography's ``BestAvailableEncryption`` would use only 2,048 rounds.
+    ``openssl pkcs12 -info -nocerts`` reads it. Refuses an empty password (``InvalidInput``).
     """
     if not password:
         raise InvalidInput("A password is needed to protect the private key.")
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(password.encode("utf-8")),
+    return serialize_pkcs12(
+        name=None, key=key, cert=None, cas=None, password=password, iterations=iterations
     )
 
 
-def decrypt_private_key_pem(data: bytes, password: str) -> PrivateKey:
-    """Inverse of ``encrypt_private_key_pem``.
+def open_private_key(data: bytes, password: str) -> PrivateKey:
+    """Inverse of ``seal_private_key``: the RSA or EC key inside.
 
     A wrong password raises ``WrongPfxPassword`` (code ``wrong_password``): to the user it is
-    the same PFX password. Anything that is not an encrypted RSA or EC key is ``InvalidInput``.
+    the same PFX password. Bytes that are not PKCS#12, or hold no key, or a key that is neither
+    RSA nor EC, raise ``InvalidInput``. No message contains the password.
     """
     try:
-        key = serialization.load_pem_private_key(data, password.encode("utf-8"))
-    except TypeError:
-        # cryptography raises TypeError when the PEM is not encrypted at all. We only ever
-        # write encrypted keys, so a plain one is not ours; refuse rather than accept it.
-        raise InvalidInput("The stored private key is not encrypted.") from None
-    except ValueError as exc:
-        # cryptography raises ValueError both for a wrong password and for a malformed file,
-        # and its messages are not an API. A file framed as an encrypted PKCS#8 key is one we
-        # wrote, so there the password is by far the likelier culprit.
-        if b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data:
-            raise WrongPfxPassword("The password is wrong.", code="wrong_password") from None
-        raise InvalidInput("The stored private key is not a PEM PKCS#8 key.") from exc
+        key, _, _ = pkcs12.load_key_and_certificates(data, password.encode("utf-8"))
+    except ValueError:
+        # cryptography raises ValueError both for a wrong password and for bytes that are not
+        # PKCS#12; the outer shape tells the two apart (see ``looks_like_pkcs12``).
+        if looks_like_pkcs12(data):
+            raise WrongPfxPassword("The password is wrong.") from None
+        raise InvalidInput("The stored private key is not a PKCS#12 file.") from None
+    if key is None:
+        raise InvalidInput("The stored PKCS#12 file holds no private key.")
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise InvalidInput("The stored private key is neither RSA nor EC.")
     return key

@@ -8,7 +8,8 @@ that protects the key on disk and in the relay.
 
 cryptography (50) writes the MAC with a fixed 2,048 iterations; since the MAC key comes from
 the same password, that would let someone holding the file test guesses 300 times cheaper.
-``build_pfx`` therefore recomputes the MAC with the full count (``pkcs12_mac``).
+``build_pfx`` therefore recomputes the MAC with the full count. The profile itself lives in
+``pkcs12_profile``, shared with the sealed pending keys of ``sync_client.keys``.
 """
 
 from __future__ import annotations
@@ -18,18 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from sync_client.errors import InvalidInput, PfxInvalid, WrongPfxPassword
 from sync_client.keys import PrivateKey, certificate_fingerprint, key_matches_certificate
-from sync_client.pkcs12_mac import strengthen_mac
+from sync_client.pkcs12_profile import DEFAULT_PFX_ITERATIONS, looks_like_pkcs12, serialize_pkcs12
 from sync_client.protocol import format_serial
 
-# OWASP's 2023 figure for PBKDF2-HMAC-SHA256. It costs the customer well under a second once,
-# and an attacker who copied the file that much per guess.
-DEFAULT_PFX_ITERATIONS = 600_000
+__all__ = ["DEFAULT_PFX_ITERATIONS", "LoadedPfx", "build_pfx", "load_pfx"]
 
 
 def _common_name(cert: x509.Certificate) -> str | None:
@@ -112,50 +110,14 @@ def build_pfx(
         raise InvalidInput("The PFX iteration count must be positive.")
     if not key_matches_certificate(key, cert):
         raise PfxInvalid("The private key does not match the certificate.")
-    encryption = (
-        serialization.PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(iterations)
-        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-        .hmac_hash(hashes.SHA256())
-        .build(password.encode("utf-8"))
+    return serialize_pkcs12(
+        name=customer_id.encode("utf-8"),
+        key=key,
+        cert=cert,
+        cas=chain,
+        password=password,
+        iterations=iterations,
     )
-    pfx_der = pkcs12.serialize_key_and_certificates(
-        customer_id.encode("utf-8"), key, cert, list(chain), encryption
-    )
-    return strengthen_mac(pfx_der, password, iterations)
-
-
-def _outer_sequence_header(data: bytes) -> int | None:
-    """The header length of the SEQUENCE that must span all of ``data``, or None if it does not."""
-    if len(data) < 2 or data[0] != 0x30:
-        return None
-    first = data[1]
-    if first == 0x80:
-        # BER indefinite length: some older exporters write PKCS#12 this way. Its end is only
-        # found by parsing the contents, which is cryptography's job; the end marker must do.
-        return 2 if data[-2:] == b"\x00\x00" else None
-    if first < 0x80:
-        header, length = 2, first
-    else:
-        count = first & 0x7F
-        if count > 4 or len(data) < 2 + count:
-            return None
-        header, length = 2 + count, int.from_bytes(data[2 : 2 + count], "big")
-    return header if header + length == len(data) else None
-
-
-def _looks_like_pkcs12(data: bytes) -> bool:
-    """Whether ``data`` has the outer shape of a PFX, whatever the password.
-
-    That shape is a SEQUENCE spanning the whole input that opens with ``version 3`` and then a
-    SEQUENCE (the ``authSafe`` ContentInfo).
-    cryptography raises the same ``ValueError`` type for a wrong password and for bytes that
-    are no PKCS#12 at all, and its messages are not an API. A file with the right outer shape
-    whose MAC or bags fail to open is, in practice, a wrong password: the PKCS#12 MAC is keyed
-    by the password, so a corrupted inside cannot be told from a wrong password by anyone.
-    """
-    header = _outer_sequence_header(data)
-    return header is not None and data[header : header + 4] == b"\x02\x01\x03\x30"
 
 
 def load_pfx(pfx_bytes: bytes, password: str) -> LoadedPfx:
@@ -169,7 +131,7 @@ def load_pfx(pfx_bytes: bytes, password: str) -> LoadedPfx:
         loaded = pkcs12.load_pkcs12(pfx_bytes, password.encode("utf-8"))
     except ValueError:
         # ``from None``: the chained cryptography error adds nothing a user could act on.
-        if _looks_like_pkcs12(pfx_bytes):
+        if looks_like_pkcs12(pfx_bytes):
             raise WrongPfxPassword("The PFX password is wrong.") from None
         raise PfxInvalid("The file is not a PKCS#12 (PFX) file.") from None
     if loaded.key is None:

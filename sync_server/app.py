@@ -155,6 +155,13 @@ def create_app(host: Host) -> Starlette:
         await run_in_threadpool(customers.logout, host, bearer_token(request))
         return Response(status_code=204)
 
+    async def session_unlock_secret(request: Request) -> Response:
+        secret = await run_in_threadpool(customers.unlock_secret, host, bearer_token(request))
+        return JSONResponse(
+            {"unlock_secret": base64.urlsafe_b64encode(secret).rstrip(b"=").decode("ascii")},
+            headers={"Cache-Control": "no-store"},  # a secret: no cache may keep a copy
+        )
+
     async def status(request: Request) -> Response:
         token = bearer_token(request)
 
@@ -378,6 +385,7 @@ def create_app(host: Host) -> Starlette:
         ("GET", "/api/v1/crl", crl),
         ("POST", "/api/v1/sessions", login),
         ("DELETE", "/api/v1/sessions/current", logout),
+        ("GET", "/api/v1/sessions/current/unlock-secret", session_unlock_secret),
         ("GET", "/api/v1/certificate/status", status),
         ("POST", "/api/v1/certificate/apply", apply),
         ("POST", "/api/v1/certificate/renewal-challenge", renewal_challenge),

@@ -2,7 +2,9 @@
 
 Rules: the ID is a valid national ID; passwords are Argon2id hashes; ``login_max_failures``
 wrong passwords in a row lock the account for ``login_lockout``; a session token is 256 random
-bits, stored hashed, bound to a device kind, and ends at ``expires_at`` or at logout.
+bits, stored hashed, bound to a device kind, and ends at ``expires_at`` or at logout. A live
+session hands its unlock secret (security setting 2) to its own token only; logout wipes the
+seed it is derived from, so the secret cannot come back.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from sync_client.errors import InvalidNationalId
 from sync_client.national_id import normalize_national_id
 from sync_client.protocol import format_time
 from sync_server import audit
-from sync_server.credentials import hash_password, hash_token, new_token, verify_password
+from sync_server.credentials import (
+    hash_password,
+    hash_token,
+    new_token,
+    new_unlock_seed,
+    session_unlock_secret,
+    verify_password,
+)
 from sync_server.errors import BadRequest, Conflict, Locked, Unauthenticated
 from sync_server.host import Host
 from sync_server.models import Customer, LoginSession
@@ -107,6 +116,7 @@ def login(host: Host, *, customer_id: str, password: str, device_kind: str) -> N
                 device_kind=device_kind,
                 created_at=now,
                 expires_at=expires_at,
+                unlock_seed=new_unlock_seed(),
             )
         )
         audit.record(
@@ -162,8 +172,7 @@ def _record_failure(host: Host, customer_id: str | None, device_kind: str, now: 
         )
 
 
-def authenticate(host: Host, token: str) -> Principal:
-    """The caller behind a bearer token, or ``unauthenticated``."""
+def _live_session(host: Host, token: str) -> LoginSession:
     now = host.now()
     with host.db.read() as session:
         row = session.get(LoginSession, hash_token(token))
@@ -171,7 +180,29 @@ def authenticate(host: Host, token: str) -> Principal:
         raise Unauthenticated(
             "unauthenticated", "The session has ended or is unknown; log in again."
         )
+    return row
+
+
+def authenticate(host: Host, token: str) -> Principal:
+    """The caller behind a bearer token, or ``unauthenticated``."""
+    row = _live_session(host, token)
     return Principal(row.customer_id, row.device_kind)
+
+
+def unlock_secret(host: Host, token: str) -> bytes:
+    """The live session's 32-byte unlock secret, or ``unauthenticated``.
+
+    Read-only and not audited: a client asks for it on every order under setting 2, and it
+    changes nothing. It is never logged; only the caller holding the token gets it.
+    """
+    row = _live_session(host, token)
+    if row.unlock_seed is None:
+        # Logout wipes the seed as it ends the session, so a live session always has one;
+        # refusing here keeps a row changed by hand from yielding a secret.
+        raise Unauthenticated(
+            "unauthenticated", "The session has ended or is unknown; log in again."
+        )
+    return session_unlock_secret(row.unlock_seed, token)
 
 
 def logout(host: Host, token: str) -> None:
@@ -181,7 +212,7 @@ def logout(host: Host, token: str) -> None:
         session.exec(
             update(LoginSession)
             .where(col(LoginSession.token_hash) == hash_token(token))
-            .values(ended_at=now)
+            .values(ended_at=now, unlock_seed=None)
         )
         audit.record(
             session,

@@ -37,8 +37,12 @@ class LoginSession(SQLModel, table=True):
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None = None
-    # Setting 2 ("ask on the first order of a login session") is kept on the client; the
-    # server only needs to know the session is alive.
+    # Security setting 2 lets a client keep the unlocked key between processes, sealed under
+    # the session's unlock secret (``GET /sessions/current/unlock-secret``). The secret itself
+    # is never stored: it is HMAC-SHA256(unlock_seed, token) (``credentials``), and the token
+    # exists here only as its hash, so neither this table, its backups nor the SQL logs hold
+    # it. 256 random bits drawn at login; set to NULL at logout, which kills the secret.
+    unlock_seed: bytes | None = Field(default=None, sa_column=Column(LargeBinary), repr=False)
 
 
 class EnrollmentCode(SQLModel, table=True):

@@ -11,6 +11,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from sync_client.errors import InvalidInput, WrongPfxPassword
@@ -18,14 +19,15 @@ from sync_client.keys import (
     PrivateKey,
     build_csr_pem,
     certificate_fingerprint,
-    decrypt_private_key_pem,
-    encrypt_private_key_pem,
     generate_private_key,
     key_matches_certificate,
+    open_private_key,
     public_key_fingerprint,
+    seal_private_key,
     sign,
     verify,
 )
+from sync_client.pfx import DEFAULT_PFX_ITERATIONS, build_pfx
 
 CUSTOMER = "A123456789"
 MESSAGE = b"certsync-order-v1\n{}"
@@ -169,45 +171,97 @@ def test_key_matches_only_its_own_certificate(rsa_key: PrivateKey, ec_key: Priva
     assert not key_matches_certificate(generate_private_key("ec"), ec_cert)
 
 
-def test_encrypted_key_round_trip(any_key: PrivateKey) -> None:
-    pem = encrypt_private_key_pem(any_key, "correct horse")
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    loaded = decrypt_private_key_pem(pem, "correct horse")
-    assert public_key_fingerprint(loaded.public_key()) == public_key_fingerprint(
-        any_key.public_key()
+FAST = 2048  # PBKDF2 rounds for the tests that are not about the iteration count
+
+
+def _der(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
-def test_encrypted_key_opens_with_openssl(ec_key: PrivateKey, tmp_path: Path) -> None:
-    (tmp_path / "key.pem").write_bytes(encrypt_private_key_pem(ec_key, "pässwörd"))
-    ok = openssl("pkey", "-in", "key.pem", "-noout", "-passin", "pass:pässwörd", cwd=tmp_path)
-    assert ok.returncode == 0, ok.stderr
-    bad = openssl("pkey", "-in", "key.pem", "-noout", "-passin", "pass:wrong", cwd=tmp_path)
-    assert bad.returncode != 0
+def test_sealed_key_round_trip(any_key: PrivateKey) -> None:
+    sealed = seal_private_key(any_key, "correct horse", iterations=FAST)
+    assert _der(open_private_key(sealed, "correct horse")) == _der(any_key)
+    assert _der(any_key) not in sealed  # encrypted, not merely wrapped
+
+
+def test_sealed_key_is_a_key_only_pkcs12_in_the_pfx_profile(
+    ec_key: PrivateKey, tmp_path: Path
+) -> None:
+    """``openssl pkcs12`` reads it with the password: PBES2/AES-256-CBC, a SHA-256 MAC, and the
+    full 600,000 rounds for both the key bag and the MAC (cryptography alone gives 2,048)."""
+    (tmp_path / "key.p12").write_bytes(seal_private_key(ec_key, "pending-pass-1"))
+    args = ("pkcs12", "-info", "-nocerts", "-nodes", "-in", "key.p12")
+    result = openssl(*args, "-passin", "pass:pending-pass-1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    info = result.stderr
+    assert "MAC: sha256, Iteration 600000" in info
+    assert "Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 600000, PRF hmacWithSHA256" in (
+        info
+    )
+    assert "Certificate bag" not in result.stdout + info
+    printed = serialization.load_pem_private_key(result.stdout.encode(), None)
+    assert public_key_fingerprint(printed.public_key()) == public_key_fingerprint(
+        ec_key.public_key()
+    )
+    bad = openssl(*args, "-passin", "pass:wrong-pass-1", cwd=tmp_path)  # negative control
+    assert bad.returncode != 0 and "BEGIN PRIVATE KEY" not in bad.stdout
+    assert DEFAULT_PFX_ITERATIONS == 600_000
+
+
+def test_sealed_key_honours_the_iteration_count(ec_key: PrivateKey, tmp_path: Path) -> None:
+    (tmp_path / "key.p12").write_bytes(seal_private_key(ec_key, "pw12", iterations=1000))
+    args = ("pkcs12", "-info", "-nocerts", "-nodes", "-in", "key.p12", "-passin", "pass:pw12")
+    result = openssl(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "MAC: sha256, Iteration 1000" in result.stderr
+    assert "Iteration 1000, PRF hmacWithSHA256" in result.stderr
 
 
 def test_wrong_password_raises_wrong_pfx_password(ec_key: PrivateKey) -> None:
-    pem = encrypt_private_key_pem(ec_key, "right-password")
+    sealed = seal_private_key(ec_key, "right-password", iterations=FAST)
     with pytest.raises(WrongPfxPassword) as caught:
-        decrypt_private_key_pem(pem, "wrong-password")
+        open_private_key(sealed, "wrong-password")
     assert caught.value.code == "wrong_password"
     for text in (str(caught.value), repr(caught.value)):
         assert "wrong-password" not in text
         assert "right-password" not in text
 
 
-def test_empty_password_is_refused(ec_key: PrivateKey) -> None:
+def test_empty_password_and_bad_iterations_are_refused(ec_key: PrivateKey) -> None:
     with pytest.raises(InvalidInput):
-        encrypt_private_key_pem(ec_key, "")
+        seal_private_key(ec_key, "")
+    with pytest.raises(InvalidInput):
+        seal_private_key(ec_key, "pw12", iterations=0)
 
 
-def test_garbage_and_unencrypted_keys_are_invalid_input(ec_key: PrivateKey) -> None:
-    with pytest.raises(InvalidInput):
-        decrypt_private_key_pem(b"not a key", "pw")
-    plain = ec_key.private_bytes(
+def test_garbage_plain_keys_and_keyless_files_are_invalid_input(ec_key: PrivateKey) -> None:
+    for data in (b"", b"not a key", _der(ec_key), b"0\x03\x02\x01\x05"):
+        with pytest.raises(InvalidInput):
+            open_private_key(data, "pw")
+    pem = ec_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+        serialization.BestAvailableEncryption(b"pw"),
+    )
+    with pytest.raises(InvalidInput):  # the old pending format is not accepted
+        open_private_key(pem, "pw")
+    cert_only = pkcs12.serialize_key_and_certificates(
+        None, None, None, [self_signed(ec_key)], serialization.NoEncryption()
     )
     with pytest.raises(InvalidInput):
-        decrypt_private_key_pem(plain, "pw")
+        open_private_key(cert_only, "")
+
+
+def test_a_full_pfx_opens_to_its_key(ec_key: PrivateKey) -> None:
+    """A PFX is PKCS#12 too; ``open_private_key`` takes the key from it (no special case)."""
+    pfx = build_pfx(
+        customer_id=CUSTOMER,
+        key=ec_key,
+        cert=self_signed(ec_key),
+        chain=[],
+        password="pw12",
+        iterations=FAST,
+    )
+    assert _der(open_private_key(pfx, "pw12")) == _der(ec_key)

@@ -25,7 +25,7 @@ from pc_client import remember
 from pc_client.app import App, Result
 from pc_client.messages import msg
 from pc_client.render import table
-from pc_client.store import FILE_MODE, FOLDER_MODE, SESSION_FILE, SETTINGS_FILE
+from pc_client.store import FILE_MODE, FOLDER_MODE, SESSION_FILE, SESSION_KEY_FILE, SETTINGS_FILE
 from sync_client.errors import ClientError
 from sync_client.protocol import parse_time
 
@@ -197,7 +197,7 @@ def check_folder_not_hidden(app: App) -> Finding:
 def _secret_files(home: Path) -> list[Path]:
     if not home.is_dir():
         return []
-    names = {SETTINGS_FILE, SESSION_FILE}
+    names = {SETTINGS_FILE, SESSION_FILE, SESSION_KEY_FILE}
     return sorted(
         p
         for p in home.iterdir()
@@ -207,7 +207,7 @@ def _secret_files(home: Path) -> list[Path]:
 
 
 def check_file_modes(app: App) -> Finding:
-    """Every PFX, settings, session and pending file is 0600 (fixable)."""
+    """Every PFX, settings, session, session-key and pending file is 0600 (fixable)."""
     files = _secret_files(app.store.home)
     wrong = [p for p in files if stat.S_IMODE(p.stat().st_mode) != FILE_MODE]
     if not files:
@@ -270,7 +270,8 @@ def check_clock(app: App) -> Finding:
 
 
 def check_credential_store(app: App) -> Finding:
-    """The operating system's credential store is usable (for setting 3)."""
+    """The operating system's credential store is usable. Only setting 3 needs it: setting 2
+    keeps the unlocked key sealed under the session's unlock secret (``commands.order``)."""
     ok = remember.credential_store_available()
     return Finding(
         "credential_store",

@@ -1,7 +1,7 @@
 """``apply`` (function 2, online application) and ``redownload`` (function 3).
 
 The key pair is made here; only a CSR leaves the PC. Before the CSR is sent, the new key is
-written to ``<ID>.pending.json`` encrypted with the new PFX password: if the answer is lost
+written to ``<ID>.pending.json`` sealed with the new PFX password: if the answer is lost
 after the host issued, ``redownload`` (opened by customer service) fetches the certificate and
 finds its key there. ``install_issued`` is shared with ``renew``.
 """
@@ -25,10 +25,9 @@ from sync_client.keys import (
     KeyKind,
     PrivateKey,
     build_csr_pem,
-    decrypt_private_key_pem,
-    encrypt_private_key_pem,
     generate_private_key,
     key_matches_certificate,
+    open_private_key,
 )
 from sync_client.pfx import LoadedPfx
 from sync_client.protocol import format_time
@@ -158,7 +157,7 @@ def apply(app: App, agree: bool, setting_option: int | None, key_type: str) -> R
             operation="apply",
             customer_id=customer_id,
             created_at=now_text(),
-            key_pem=encrypt_private_key_pem(key, password).decode("ascii"),
+            sealed_key=app.store.seal_pending_key(key, password),
             csr_pem=csr_pem,
         )
     )
@@ -203,7 +202,7 @@ def redownload(app: App) -> Result:
     password = app.prompter.secret(msg("prompt.pending_password"))
     # The key is unlocked before the server is asked: a mistyped password must not spend the
     # one-time re-download.
-    key = decrypt_private_key_pem(pending.key_pem.encode("ascii"), password)
+    key = open_private_key(pending.sealed_key, password)
     issued = app.client().redownload()
     loaded = install_issued(app, customer_id, key, issued, password)
     lines = issued_lines(app, loaded, msg("redownload.done"))

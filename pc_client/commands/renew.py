@@ -36,9 +36,8 @@ from sync_client.keys import (
     KeyKind,
     PrivateKey,
     build_csr_pem,
-    decrypt_private_key_pem,
-    encrypt_private_key_pem,
     generate_private_key,
+    open_private_key,
     sign,
 )
 from sync_client.pfx import LoadedPfx
@@ -73,7 +72,7 @@ def _signed_pending(
     current: LoadedPfx,
     challenge: RenewalChallenge,
     *,
-    key_pem: str,
+    sealed_key: bytes,
     csr_pem: str,
     created_at: str,
 ) -> Pending:
@@ -82,7 +81,7 @@ def _signed_pending(
         operation="renew",
         customer_id=current.customer_id,
         created_at=created_at,
-        key_pem=key_pem,
+        sealed_key=sealed_key,
         csr_pem=csr_pem,
         challenge_id=challenge.challenge_id,
         nonce=challenge.nonce,
@@ -147,7 +146,7 @@ def renew(app: App, agree: bool, key_type: str | None) -> Result:
     key: PrivateKey | None = None
     if retry is not None:
         try:
-            key = decrypt_private_key_pem(retry.key_pem.encode("ascii"), password)
+            key = open_private_key(retry.sealed_key, password)
         except WrongPfxPassword:
             raise WrongPfxPassword(msg("renew.pending_password", since=retry.created_at)) from None
         try:
@@ -169,10 +168,10 @@ def renew(app: App, agree: bool, key_type: str | None) -> Result:
         if key is None:
             kind: KeyKind = "ec" if key_type == "ec" else "rsa"
             key = generate_private_key(kind if key_type else _key_kind(current.key))
-        key_pem = encrypt_private_key_pem(key, password).decode("ascii")
+        sealed_key = store.seal_pending_key(key, password)
         csr_pem = build_csr_pem(key, customer_id)
         pending = _signed_pending(
-            current, challenge, key_pem=key_pem, csr_pem=csr_pem, created_at=now_text()
+            current, challenge, sealed_key=sealed_key, csr_pem=csr_pem, created_at=now_text()
         )
         store.save_pending(pending)
         app.checkpoint("pending-written")
@@ -184,7 +183,7 @@ def renew(app: App, agree: bool, key_type: str | None) -> Result:
                 pending = _signed_pending(
                     current,
                     _challenge(client),
-                    key_pem=key_pem,
+                    sealed_key=sealed_key,
                     csr_pem=csr_pem,
                     created_at=pending.created_at,
                 )

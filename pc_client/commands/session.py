@@ -41,9 +41,8 @@ def login(app: App, customer_id: str) -> Result:
         # End the session this one replaces; it would expire anyway, so a failure is harmless.
         with contextlib.suppress(ClientError):
             SyncClient(client.http, token=previous.token).logout()
-    if previous is not None:
-        remember.forget_session(previous.customer_id)
-    remember.forget_session(customer_id)
+    # A key kept for the previous session (setting 2) dies with it; the new session asks anew.
+    store.remove_session_key()
     settings = store.load_settings()
     setting = SecuritySetting(settings.security_setting)
     if setting is not SecuritySetting.NEVER:
@@ -104,8 +103,7 @@ def logout(app: App) -> Result:
         # forgets it. The token dies at the server by itself when it expires.
         told_server = False
         lines.append(msg("logout.server_not_told", until=session.expires_at))
-    store.clear_session()
-    remember.forget_session(session.customer_id)
+    store.clear_session()  # the session key (setting 2) too
     lines.insert(0, msg("logout.done", id=session.customer_id))
     return Result(
         {"logged_out": True, "customer_id": session.customer_id, "server_told": told_server},

@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from collections.abc import Iterator
+from pathlib import Path
 
 import keyring
 import pytest
+from cryptography.hazmat.primitives import serialization
 from keyring.backend import KeyringBackend
 from mobile_stub_support import CUSTOMER_A, LOGIN_PASSWORD, PFX_PASSWORD, Customer, Phone, World
 
 from sync_client.api import SyncClient
 from sync_client.errors import ServerRefused
+from sync_client.pfx import load_pfx
 from sync_server.certificates import revoke
 
 ORDER = ("order", "--symbol", "2330", "--side", "buy", "--qty", "1000", "--price", "612.50")
@@ -49,18 +53,86 @@ def test_setting_2_asks_on_the_first_order_after_each_login(paired: Phone) -> No
     assert typed.rc == 0 and typed.json["password_asked"] is True
 
 
-def test_the_unlocked_key_is_kept_encrypted_and_only_until_logout(paired: Phone) -> None:
-    assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
-    unlock = paired.home / "session-unlock.json"
+def _key_forms(customer: Customer) -> list[bytes]:
+    """Every plain encoding of the customer's private key: PKCS#8 and traditional, DER and PEM."""
+    key = load_pfx(customer.pfx_bytes, PFX_PASSWORD).key
+    return [
+        key.private_bytes(encoding, fmt, serialization.NoEncryption())
+        for encoding in (serialization.Encoding.DER, serialization.Encoding.PEM)
+        for fmt in (
+            serialization.PrivateFormat.PKCS8,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+        )
+    ]
 
-    data = unlock.read_bytes()
-    assert stat.S_IMODE(unlock.stat().st_mode) == 0o600
-    assert b"ENCRYPTED PRIVATE KEY" in data
-    assert PFX_PASSWORD.encode() not in data
-    assert b"BEGIN PRIVATE KEY" not in data
+
+def test_the_unlocked_key_is_kept_sealed_and_only_until_logout(
+    paired: Phone, alice: Customer
+) -> None:
+    assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
+    kept = paired.home / "session-key"
+
+    data = kept.read_bytes()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    for form in _key_forms(alice):
+        assert form not in data
+    assert PFX_PASSWORD.encode() not in data and b"PRIVATE KEY" not in data
+    # Nothing on the phone's disk holds what opens it: the secret stays at the server.
+    session = json.loads((paired.home / "session.json").read_text())
+    assert set(session) == {"server_url", "customer_id", "token", "expires_at", "security_setting"}
+    assert not (paired.home / "session-unlock.json").exists()
+
     assert paired.run("logout").rc == 0
-    assert not unlock.exists()
+    assert not kept.exists()
     assert not (paired.home / "session.json").exists()
+
+
+def test_a_copy_of_the_phone_s_files_is_useless_after_logout(
+    paired: Phone, world: World, tmp_path: Path
+) -> None:
+    """Everything on the disk, token included, copied away and put back after logout: the
+    server refuses the ended session's secret, so the kept key does not open."""
+    assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(paired.home, copy)
+    token = json.loads((copy / "session.json").read_text())["token"]
+    assert paired.run("logout").rc == 0
+
+    with pytest.raises(ServerRefused) as refused:
+        SyncClient(world.http, token=token).unlock_secret()
+    assert refused.value.code == "unauthenticated"
+    shutil.rmtree(paired.home)
+    shutil.copytree(copy, paired.home)
+    posted = _orders_posted(world)
+    assert paired.run(*ORDER).code == "no_input"  # asks: the kept key did not open
+    assert _orders_posted(world) == posted
+
+
+def test_a_new_login_forgets_the_key_kept_for_the_previous_one(paired: Phone) -> None:
+    assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
+    assert paired.run(*ORDER).json["password_asked"] is False
+    paired.login(CUSTOMER_A)  # no logout in between
+    assert not (paired.home / "session-key").exists()
+    assert paired.run(*ORDER).code == "no_input"
+
+
+def test_a_damaged_kept_key_means_asking_again(paired: Phone) -> None:
+    assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
+    kept = paired.home / "session-key"
+    damaged = bytearray(kept.read_bytes())
+    damaged[20] ^= 1
+    kept.write_bytes(bytes(damaged))
+    assert paired.run(*ORDER).code == "no_input"
+    again = paired.run(*ORDER, input=PFX_PASSWORD + "\n")
+    assert again.rc == 0 and again.json["password_asked"] is True
+    assert paired.run(*ORDER).json["password_asked"] is False
+
+
+def test_a_refused_order_keeps_no_key(paired: Phone, world: World, alice: Customer) -> None:
+    revoke(world.host, str(alice.cert.serial_number), reason="key_compromise", actor="test")
+    refused = paired.run(*ORDER, input=PFX_PASSWORD + "\n")
+    assert refused.rc == 1 and refused.code == "certificate_not_valid"
+    assert not (paired.home / "session-key").exists()
 
 
 def test_setting_1_asks_on_every_order_from_the_next_login(paired: Phone, world: World) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 import subprocess
@@ -11,7 +12,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from keyring_backend import FileKeyring
-from pc_harness import CUSTOMER, OTHER_CUSTOMER, PFX_PASSWORD, Pc, Server, dropping_client
+from pc_harness import (
+    CUSTOMER,
+    OTHER_CUSTOMER,
+    PFX_PASSWORD,
+    TEST_ITERATIONS,
+    Pc,
+    Server,
+    dropping_client,
+)
 
 from pc_client.app import Options
 from sync_client.pfx import DEFAULT_PFX_ITERATIONS
@@ -169,8 +178,18 @@ def test_interrupted_apply_is_finished_by_redownload(pc: Pc, customer: str) -> N
     pending = pc.home / f"{CUSTOMER}.pending.json"
     assert stat.S_IMODE(pending.stat().st_mode) == 0o600
     content = pending.read_text()
-    assert "BEGIN ENCRYPTED PRIVATE KEY" in content and PFX_PASSWORD not in content
-    assert "BEGIN PRIVATE KEY" not in content
+    assert PFX_PASSWORD not in content and "PRIVATE KEY" not in content
+    # The new key, sealed in a key-only PKCS#12 under the new PFX password, with the store's
+    # iteration count (PC_CLIENT_PFX_ITERATIONS in these tests), the MAC included.
+    sealed = pending.with_name("sealed.p12")
+    sealed.write_bytes(base64.b64decode(json.loads(content)["sealed_key"]))
+    info = _openssl_info(sealed, PFX_PASSWORD)
+    assert info.returncode == 0, info.stderr
+    assert f"MAC: sha256, Iteration {TEST_ITERATIONS}" in info.stderr
+    assert f"Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration {TEST_ITERATIONS}" in (
+        info.stderr
+    )
+    sealed.unlink()
     assert not pc.pfx_path().exists()
     status = pc.ok("status")
     assert status["host"]["status_code"] == 0  # the host did issue

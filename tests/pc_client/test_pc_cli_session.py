@@ -28,7 +28,7 @@ def test_login_keeps_a_private_session_and_remembers_the_customer(pc: Pc) -> Non
     assert stat.S_IMODE(pc.home.stat().st_mode) == 0o700
     session = json.loads(session_file.read_text())
     assert session["customer_id"] == CUSTOMER and session["token"]
-    assert session["password_asked"] is False
+    assert not (pc.home / "session-key").exists()  # setting 2 has unlocked nothing yet
     settings = json.loads((pc.home / "settings.json").read_text())
     assert settings["customer_id"] == CUSTOMER
     assert settings["server_url"] == "http://127.0.0.1:8000"

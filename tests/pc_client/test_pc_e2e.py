@@ -270,6 +270,27 @@ def test_secrets_are_hidden_on_a_terminal(
     assert pc.opens_with(customer.customer_id, OLD)
 
 
+def test_setting_2_asks_once_per_login_across_processes(
+    server: ServerProcess, customer: Customer, tmp_path: Path
+) -> None:
+    """No credential store here: the key waits sealed under the session's unlock secret."""
+    pc = Cli(server, tmp_path / "BTS")
+    _login(pc, customer)
+    _apply(pc, server, customer, "--key-type", "ec")  # security setting 2
+    order = ("order", "--symbol", "2330", "--side", "buy", "--qty", "1", "--price", "600")
+
+    assert pc.ok(*order, answers=f"{OLD}\n")["password_asked"] is True
+    assert pc.ok(*order, answers="")["password_asked"] is False  # another process
+    sealed = (pc.home / "session-key").read_bytes()
+    assert OLD.encode() not in sealed and b"PRIVATE KEY" not in sealed
+
+    pc.ok("logout")
+    assert not (pc.home / "session-key").exists()
+    _login(pc, customer)
+    code, refused, _ = pc.run(*order, answers="")
+    assert code == 1 and refused["error"] == "input_missing"
+
+
 def test_setting_3_with_a_credential_store_in_a_subprocess(
     server: ServerProcess, customer: Customer, tmp_path: Path
 ) -> None:

@@ -1,14 +1,23 @@
-"""``order``: signed orders, and when the security setting asks for the PFX password."""
+"""``order``: signed orders, and when the security setting asks for the PFX password.
+
+Each ``Pc.run`` is a fresh ``main()``: a new App, store and HTTP client, as a new ``pc-client``
+process would have, so "not asked again" here means across processes."""
 
 from __future__ import annotations
 
 import json
+import stat
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from keyring_backend import FileKeyring
-from pc_harness import CUSTOMER, PFX_PASSWORD, Pc
+from pc_harness import CUSTOMER, NEW_PFX_PASSWORD, PFX_PASSWORD, Pc
 
+from sync_client.api import SyncClient
+from sync_client.errors import ServerRefused, SessionKeyInvalid
+from sync_client.keys import certificate_fingerprint
 from sync_client.security import SecuritySetting, password_needed
+from sync_client.session_key import unwrap_session_key
 
 ORDER = ["order", "--symbol", "2330", "--side", "buy", "--qty", "1000", "--price", "612.50"]
 
@@ -41,33 +50,119 @@ def test_setting_1_asks_every_time(enrolled: Pc) -> None:
     assert enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")["order_id"] != first["order_id"]
 
 
-def test_setting_2_asks_once_per_login_with_a_credential_store(
-    enrolled: Pc, credential_store: FileKeyring
-) -> None:
+def _key_forms(pc: Pc) -> list[bytes]:
+    """Every plain encoding of the PFX's private key that could leak: PKCS#8 and the
+    traditional forms, DER and PEM."""
+    key = pc.open_pfx(PFX_PASSWORD).key
+    forms = []
+    for encoding in (serialization.Encoding.DER, serialization.Encoding.PEM):
+        for fmt in (
+            serialization.PrivateFormat.PKCS8,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+        ):
+            forms.append(key.private_bytes(encoding, fmt, serialization.NoEncryption()))
+    return forms
+
+
+def _token(pc: Pc) -> str:
+    return str(json.loads((pc.home / "session.json").read_text())["token"])
+
+
+def test_setting_2_asks_once_per_login_and_needs_no_credential_store(enrolled: Pc) -> None:
+    """This machine has no credential store: setting 2 still asks only on the first order."""
     first = enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
+    # Each run is a new App, store and client, as a new pc-client process would be.
     second = enrolled.ok(*ORDER, input="")
+    third = enrolled.ok(*ORDER, input="")
 
-    assert first["password_asked"] is True and second["password_asked"] is False
-    session = json.loads((enrolled.home / "session.json").read_text())
-    assert session["password_asked"] is True
+    assert first["password_asked"] is True
+    assert second["password_asked"] is False and third["password_asked"] is False
+    assert len({first["order_id"], second["order_id"], third["order_id"]}) == 3
+    assert second["serial"] == first["serial"]
+    sealed = enrolled.home / "session-key"
+    assert stat.S_IMODE(sealed.stat().st_mode) == 0o600
     assert PFX_PASSWORD.encode() not in _home_text(enrolled)  # never on disk in the store
-    assert credential_store.entries()["certsync"][f"{CUSTOMER}@session"] == PFX_PASSWORD
 
-    enrolled.login()  # a new session asks again
+
+def test_setting_2_asks_again_after_logout_and_login(enrolled: Pc) -> None:
+    enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
+    assert enrolled.ok(*ORDER, input="")["password_asked"] is False
+
+    enrolled.ok("logout")
+    assert not (enrolled.home / "session-key").exists()
+    enrolled.login()
     assert enrolled.run(*ORDER, input="").error == "input_missing"
     assert enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")["password_asked"] is True
-    enrolled.ok("logout")
-    assert f"{CUSTOMER}@session" not in credential_store.entries()["certsync"]
+    assert enrolled.ok(*ORDER, input="")["password_asked"] is False
+
+    enrolled.login()  # a new login without a logout: the key kept for the old one goes too
+    assert not (enrolled.home / "session-key").exists()
+    assert enrolled.run(*ORDER, input="").error == "input_missing"
 
 
-def test_setting_2_without_a_credential_store_asks_again_and_says_why(enrolled: Pc) -> None:
+def test_the_session_key_never_holds_the_key_and_is_useless_after_logout(enrolled: Pc) -> None:
     enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
+    sealed = (enrolled.home / "session-key").read_bytes()
+    for form in _key_forms(enrolled):
+        assert form not in sealed
+    assert b"PRIVATE KEY" not in sealed and PFX_PASSWORD.encode() not in sealed
+    old_token = _token(enrolled)
+    cert = enrolled.open_pfx(PFX_PASSWORD).cert
 
-    again = enrolled.run(*ORDER, input=f"{PFX_PASSWORD}\n", json_output=False)
+    enrolled.ok("logout")
 
-    assert again.code == 0
-    assert "no credential store" in again.out
-    assert PFX_PASSWORD.encode() not in _home_text(enrolled)
+    # The server refuses the ended session's secret, and no other session's secret opens it.
+    with pytest.raises(ServerRefused) as refused:
+        SyncClient(enrolled.server.http, token=old_token).unlock_secret()
+    assert refused.value.code == "unauthenticated"
+    enrolled.login()
+    with pytest.raises(SessionKeyInvalid):
+        unwrap_session_key(
+            sealed,
+            SyncClient(enrolled.server.http, token=_token(enrolled)).unlock_secret(),
+            customer_id=CUSTOMER,
+            cert_fingerprint=certificate_fingerprint(cert),
+        )
+    # Put back in the store by hand, the old file does not spare the question.
+    (enrolled.home / "session-key").write_bytes(sealed)
+    assert enrolled.run(*ORDER, input="").error == "input_missing"
+    assert enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")["password_asked"] is True
+    assert (enrolled.home / "session-key").read_bytes() != sealed  # replaced by this login's
+
+
+def test_a_damaged_session_key_means_asking_again(enrolled: Pc) -> None:
+    enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
+    path = enrolled.home / "session-key"
+    sealed = bytearray(path.read_bytes())
+    sealed[-1] ^= 1
+    path.write_bytes(bytes(sealed))
+
+    before = enrolled.snapshot()
+    assert enrolled.run(*ORDER, input="").error == "input_missing"
+    assert enrolled.snapshot() == before
+    assert enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")["password_asked"] is True
+    assert enrolled.ok(*ORDER, input="")["password_asked"] is False
+
+
+def test_setting_2_leaves_the_credential_store_alone(
+    enrolled: Pc, credential_store: FileKeyring
+) -> None:
+    enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
+    assert enrolled.ok(*ORDER, input="")["password_asked"] is False
+    assert credential_store.entries().get("certsync", {}) == {}
+
+
+def test_setting_2_after_a_renewal_asks_for_the_new_certificate(renewal_pc: Pc) -> None:
+    """A key kept before the renewal is bound to the old certificate: it is not used."""
+    renewal_pc.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
+    renewal_pc.ok(
+        "renew", "--agree", input=f"{PFX_PASSWORD}\n{NEW_PFX_PASSWORD}\n{NEW_PFX_PASSWORD}\n"
+    )
+    assert renewal_pc.run(*ORDER, input="").error == "input_missing"
+    renewed = renewal_pc.ok(*ORDER, input=f"{NEW_PFX_PASSWORD}\n")
+    assert renewed["password_asked"] is True
+    assert renewed["serial"] == str(renewal_pc.open_pfx(NEW_PFX_PASSWORD).serial)
+    assert renewal_pc.ok(*ORDER, input="")["serial"] == renewed["serial"]
 
 
 def test_setting_3_never_asks(enrolled: Pc, credential_store: FileKeyring) -> None:
