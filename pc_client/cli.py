@@ -33,6 +33,7 @@ from pc_client.app import App, Options, Result
 from pc_client.commands.doctor import doctor
 from pc_client.commands.enroll import apply, redownload
 from pc_client.commands.order import order
+from pc_client.commands.pair import pair
 from pc_client.commands.password import passwd, security_setting
 from pc_client.commands.renew import renew
 from pc_client.commands.session import login, logout
@@ -58,6 +59,7 @@ COMMANDS: list[click.Command] = [
     security_setting,
     doctor,
     order,
+    pair,
 ]
 
 EPILOG = """\b

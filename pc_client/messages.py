@@ -183,6 +183,34 @@ EN: Final[dict[str, str]] = {
     "import.done": "Imported as {path}.",
     "passwd.done": "The PFX password of {path} was changed.",
     "passwd.copies": "Exported copies and your phone keep the old password.",
+    # -- pair (upload to phone) ---------------------------------------------------------------
+    "pair.refused": "Upload to the phone refused: {reason}",
+    "pair.png_is_folder": "{path} is a folder; give --qr-png a file name.",
+    "pair.png_no_folder": (
+        "There is no folder {path} for the QR image; create it or choose another."
+    ),
+    "pair.intro": "Upload to phone for {id}: certificate {serial}, valid to {until}.",
+    "pair.instructions": (
+        "On the phone: log in to the trading app as {id}, scan this QR code, "
+        "then type your PFX password."
+    ),
+    "pair.png": "The QR code is also in {path} (deleted when pairing ends).",
+    "pair.png_kept": "The QR code is also in {path}.",
+    "pair.waiting_until": "Waiting for the phone until {until}. Ctrl-C cancels.",
+    "pair.waiting": "Waiting for the phone: {left} left. Ctrl-C cancels.",
+    "pair.no_wait": "The QR code works once, until {until}; this command does not wait for it.",
+    "pair.claimed": "The certificate reached the phone.",
+    "pair.claimed_next": "The phone asks for your PFX password to finish.",
+    "pair.expired": (
+        "The QR code expired before the phone took the certificate: run `pc-client pair` again, "
+        "with the phone logged in as {id}, and scan within the time shown."
+    ),
+    "pair.timeout": (
+        "No phone took the certificate within {seconds} s; the QR code was cancelled. "
+        "Run `pc-client pair` again."
+    ),
+    "pair.cancelled": "The QR code was cancelled; run `pc-client pair` again.",
+    "pair.interrupted": "Interrupted; the QR code was cancelled and no longer works.",
     # -- order --------------------------------------------------------------------------------
     "order.not_remembered": (
         "Security setting 3 is on, but no PFX password is kept in the credential store; "
@@ -191,10 +219,6 @@ EN: Final[dict[str, str]] = {
     "order.remembered_wrong": (
         "The PFX password kept in the credential store no longer opens the file; "
         "run `pc-client security-setting` again."
-    ),
-    "order.no_credential_store": (
-        "The password was asked again: this computer has no credential store to remember it "
-        "for the session."
     ),
     "order.done": "Order {order_id} accepted: {side} {qty} {symbol} at {price}.",
     # -- doctor -------------------------------------------------------------------------------
@@ -267,9 +291,10 @@ EN: Final[dict[str, str]] = {
     "doctor.clock.unknown": "unknown (server unreachable)",
     "doctor.clock.how": "set the computer's clock (automatic time)",
     "doctor.credential_store.name": "Credential store",
-    "doctor.credential_store.purpose": "keeps the PFX password for setting 3 (and setting 2)",
+    "doctor.credential_store.purpose": "keeps the PFX password for setting 3",
     "doctor.credential_store.recommended": "available",
     "doctor.credential_store.how": "use setting 1 or 2, or install a system keyring",
+    "doctor.credential_store.not_needed": "unavailable (not needed for setting {setting})",
 }
 
 # The original system's own phrases (憑證註冊系統), and first translations around them.

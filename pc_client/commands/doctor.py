@@ -270,13 +270,24 @@ def check_clock(app: App) -> Finding:
 
 
 def check_credential_store(app: App) -> Finding:
-    """The operating system's credential store is usable. Only setting 3 needs it: setting 2
-    keeps the unlocked key sealed under the session's unlock secret (``commands.order``)."""
-    ok = remember.credential_store_available()
+    """The operating system's credential store is usable, when setting 3 needs it.
+
+    Only setting 3 keeps the PFX password there; setting 2 keeps the unlocked key sealed under
+    the session's unlock secret (``commands.order``). Without setting 3 a missing store is
+    reported but is not a problem.
+    """
+    available = remember.credential_store_available()
+    setting = app.store.load_settings().security_setting
+    if available:
+        current = msg("doctor.available")
+    elif setting == 3:
+        current = msg("doctor.unavailable")
+    else:
+        current = msg("doctor.credential_store.not_needed", setting=setting)
     return Finding(
         "credential_store",
-        ok,
-        msg("doctor.available") if ok else msg("doctor.unavailable"),
+        available or setting != 3,
+        current,
         cannot_fix=msg("doctor.credential_store.how"),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from datetime import timedelta
@@ -46,7 +47,23 @@ def test_the_table_has_the_five_columns(enrolled: Pc, credential_store: FileKeyr
     assert "Everything is in order." in out
 
 
-def test_no_credential_store_is_reported_and_cannot_be_fixed(enrolled: Pc) -> None:
+def test_no_credential_store_is_no_problem_without_setting_3(enrolled: Pc) -> None:
+    result = enrolled.run("doctor")
+
+    assert result.code == 0, result.err
+    store = _by_item(result.data)["credential_store"]
+    assert store["ok"] is True
+    assert store["current"] == "unavailable (not needed for setting 2)"
+
+
+def test_no_credential_store_with_setting_3_is_reported_and_cannot_be_fixed(
+    enrolled: Pc,
+) -> None:
+    # Setting 3 chosen while a credential store existed, which has gone since.
+    settings = json.loads((enrolled.home / "settings.json").read_text())
+    settings["security_setting"] = 3
+    (enrolled.home / "settings.json").write_text(json.dumps(settings))
+
     result = enrolled.run("doctor", "--fix")
 
     assert result.code == 1
