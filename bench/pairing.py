@@ -1,0 +1,171 @@
+"""Pairing: open slot → upload → phone claims → PC notified, timed from the PC's first call.
+
+Each pairing is two threads with their own keep-alive ``httpx.Client``, as the two devices are:
+the PC opens a slot, seals a PFX-sized payload for it (``sync_client.envelope.seal``), uploads
+it, hands the slot id to the phone (the QR code) and long-polls
+``/relay/slots/{id}/events?after=open``; the phone, already logged in and waiting, claims the
+slot at once. The latency is from the PC's ``open`` to its long-poll returning ``claimed``.
+
+With several server URLs the calls go round-robin over them, so the claim usually lands on
+another instance than the PC's long-poll: that is the scale-out case.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from bench.load import REQUEST_TIMEOUT_SECONDS, UnexpectedResponse, bearer, expect
+from bench.prepare import BenchCustomer
+from bench.stats import Run
+from sync_client.envelope import new_relay_key, seal
+
+SLOTS = "/api/v1/relay/slots"
+# About the size of a customer's PFX (EC key, leaf and CA certificate, PBES2 bags).
+PFX_SIZE = 2600
+WAIT_SECONDS = 10
+
+
+@dataclass
+class _Tally:
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail(self, message: str) -> None:
+        with self.lock:
+            self.failures.append(message)
+
+
+class _Urls:
+    """Thread-safe round-robin over the instances."""
+
+    def __init__(self, urls: Sequence[str], start: threading.Barrier) -> None:
+        self.all = tuple(urls)
+        self.start = start
+        self._cycle = itertools.cycle(urls)
+        self._lock = threading.Lock()
+
+    def warm_up(self, client: httpx.Client) -> None:
+        """Open a keep-alive connection to every instance, then wait for the start signal."""
+        for url in self.all:
+            expect(client.get(url + "/api/v1/policy"), 200)
+        self.start.wait()
+
+    def next(self) -> str:
+        with self._lock:
+            return next(self._cycle)
+
+
+def _pc(
+    customer: BenchCustomer,
+    count: int,
+    urls: _Urls,
+    to_phone: queue.Queue[str | None],
+    tally: _Tally,
+) -> None:
+    assert customer.certificate_fingerprint is not None
+    headers = bearer(customer.pc_token)
+    payload = os.urandom(PFX_SIZE)
+    with httpx.Client(timeout=REQUEST_TIMEOUT_SECONDS) as client:
+        urls.warm_up(client)
+        for _ in range(count):
+            started = time.perf_counter()
+            try:
+                opened = expect(
+                    client.post(
+                        urls.next() + SLOTS,
+                        headers=headers,
+                        json={"certificate_fingerprint": customer.certificate_fingerprint},
+                    ),
+                    201,
+                )
+                slot_id = opened.json()["slot_id"]
+                envelope = seal(
+                    key=new_relay_key(),
+                    slot_id=slot_id,
+                    customer_id=customer.customer_id,
+                    plaintext=payload,
+                )
+                expect(
+                    client.put(
+                        f"{urls.next()}{SLOTS}/{slot_id}/ciphertext",
+                        headers=headers,
+                        json={"ciphertext": base64.b64encode(envelope).decode()},
+                    ),
+                    204,
+                )
+                to_phone.put(slot_id)
+                state = "open"
+                while state == "open":
+                    event = expect(
+                        client.get(
+                            f"{urls.next()}{SLOTS}/{slot_id}/events",
+                            headers=headers,
+                            params={"after": "open", "wait": str(WAIT_SECONDS)},
+                        ),
+                        200,
+                    )
+                    state = event.json()["state"]
+                if state != "claimed":
+                    raise UnexpectedResponse(f"the slot ended {state}, not claimed")
+            except (UnexpectedResponse, httpx.HTTPError) as exc:
+                tally.fail(f"PC: {type(exc).__name__}: {exc}")
+                continue
+            elapsed = time.perf_counter() - started
+            with tally.lock:
+                tally.latencies.append(elapsed)
+    to_phone.put(None)
+
+
+def _phone(
+    customer: BenchCustomer, urls: _Urls, from_pc: queue.Queue[str | None], tally: _Tally
+) -> None:
+    headers = bearer(customer.mobile_token)
+    with httpx.Client(timeout=REQUEST_TIMEOUT_SECONDS) as client:
+        # Logged in and connected before the PC starts: "clients already running".
+        urls.warm_up(client)
+        while (slot_id := from_pc.get()) is not None:
+            try:
+                expect(client.post(f"{urls.next()}{SLOTS}/{slot_id}/claim", headers=headers), 200)
+            except (UnexpectedResponse, httpx.HTTPError) as exc:
+                tally.fail(f"phone: {type(exc).__name__}: {exc}")
+
+
+def run_pairing(
+    urls: Sequence[str], customers: Sequence[BenchCustomer], *, pairings: int
+) -> tuple[Run, list[str]]:
+    """``pairings`` pairings, shared among ``len(customers)`` concurrent PC/phone pairs."""
+    tally = _Tally()
+    start = threading.Barrier(2 * len(customers) + 1, timeout=REQUEST_TIMEOUT_SECONDS)
+    rotation = _Urls(urls, start)
+    threads: list[threading.Thread] = []
+    for n, customer in enumerate(customers):
+        share = pairings // len(customers) + (1 if n < pairings % len(customers) else 0)
+        channel: queue.Queue[str | None] = queue.Queue()
+        threads.append(threading.Thread(target=_phone, args=(customer, rotation, channel, tally)))
+        threads.append(
+            threading.Thread(target=_pc, args=(customer, share, rotation, channel, tally))
+        )
+    for thread in threads:
+        thread.start()
+    start.wait()
+    cpu_before, started = time.process_time(), time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    run = Run.of(
+        seconds,
+        tally.latencies,
+        errors=len(tally.failures),
+        client_cpu_seconds=time.process_time() - cpu_before,
+    )
+    return run, tally.failures
