@@ -24,43 +24,99 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-import httpx
 
-from pc_client.app import App, Options, Result
-from pc_client.commands.doctor import doctor
-from pc_client.commands.enroll import apply, redownload
-from pc_client.commands.order import order
-from pc_client.commands.pair import pair
-from pc_client.commands.password import passwd, security_setting
-from pc_client.commands.renew import renew
-from pc_client.commands.session import login, logout
-from pc_client.commands.status import status
-from pc_client.commands.transfer import export_cmd, import_cmd
 from pc_client.messages import msg
 from sync_client.errors import ClientError, ServerRefused
+
+if TYPE_CHECKING:
+    import httpx
+
+    from pc_client.app import App
 
 EXIT_ERROR = 1
 EXIT_UNEXPECTED = 70
 EXIT_INTERRUPTED = 130
 
-COMMANDS: list[click.Command] = [
-    login,
-    logout,
-    status,
-    apply,
-    redownload,
-    renew,
-    export_cmd,
-    import_cmd,
-    passwd,
-    security_setting,
-    doctor,
-    order,
-    pair,
-]
+# name → (module in pc_client.commands, attribute, the one-line help `--help` lists).
+# Commands are imported only when run, so that `pc-client --help` starts fast; a test checks
+# that each line here is how the command's own help begins.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "login": (
+        "session",
+        "login",
+        "Log in as customer ID (the national ID); later commands use the session.",
+    ),
+    "logout": ("session", "logout", "End the login session, on the server and on this computer."),
+    "status": (
+        "status",
+        "status",
+        "Show the host's certificate beside this computer's, and whether they match.",
+    ),
+    "apply": ("enroll", "apply", "Apply for a certificate (only when you hold no valid one)."),
+    "redownload": (
+        "enroll",
+        "redownload",
+        "Finish an interrupted apply or renewal: fetch the certificate the host issued.",
+    ),
+    "renew": (
+        "renew",
+        "renew",
+        "Renew the certificate for one more year (only in the month before it expires).",
+    ),
+    "export": (
+        "transfer",
+        "export_cmd",
+        "Copy the certificate to folder DIR (a backup, a USB stick) as DIR/<ID>.pfx.",
+    ),
+    "import": (
+        "transfer",
+        "import_cmd",
+        "Import a certificate from PATH: a .pfx file, or the folder holding <ID>.pfx.",
+    ),
+    "passwd": ("password", "passwd", "Change the PFX file's password."),
+    "security-setting": (
+        "password",
+        "security_setting",
+        "Show or choose when orders ask for the PFX password.",
+    ),
+    "doctor": (
+        "doctor",
+        "doctor",
+        "Check this computer for certificate work: a table of item, purpose, "
+        "recommended, current value and action.",
+    ),
+    "order": ("order", "order", "Sign an order with your certificate and send it."),
+    "pair": (
+        "pair",
+        "pair",
+        "Put your certificate on your phone: show a QR code for the trading app to scan.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(import_module(f"pc_client.commands.{module}"), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 EPILOG = """\b
 Environment:
@@ -89,6 +145,7 @@ class Launch:
 
 
 @click.group(
+    cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=EPILOG,
 )
@@ -112,6 +169,8 @@ def cli(
     ctx: click.Context, home: str | None, server_url: str | None, as_json: bool, debug: bool
 ) -> None:
     """CertSync on your PC: your brokerage certificate, checked, renewed, backed up."""
+    from pc_client.app import App, Options
+
     launch = ctx.find_object(Launch)
     assert launch is not None
     launch.as_json, launch.debug = as_json, debug
@@ -122,10 +181,6 @@ def cli(
     launch.app = app
     ctx.obj = app
     ctx.call_on_close(app.close)
-
-
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def _print_json(data: Mapping[str, Any]) -> None:
@@ -178,6 +233,8 @@ def main(
             traceback.print_exc()
         _report(launch, "internal_error", msg("cli.unexpected", kind=type(exc).__name__), None)
         return EXIT_UNEXPECTED
+    from pc_client.app import Result
+
     if isinstance(outcome, int):  # --help and the like
         return outcome
     if not isinstance(outcome, Result):

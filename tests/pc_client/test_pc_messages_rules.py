@@ -82,3 +82,15 @@ def test_new_password_rules(password: str, again: str, code: str) -> None:
 def test_new_password_accepted() -> None:
     assert check_new_password("Ab12", "Ab12", min_length=4) == "Ab12"
     assert check_new_password("a" * 64, "a" * 64, min_length=4) == "a" * 64
+
+
+def test_the_lazy_command_table_matches_each_commands_own_help() -> None:
+    import re
+    from importlib import import_module
+
+    from pc_client.cli import COMMANDS
+
+    for name, (module, attribute, summary) in COMMANDS.items():
+        command = getattr(import_module(f"pc_client.commands.{module}"), attribute)
+        assert command.name == name
+        assert re.sub(r"\s+", " ", command.help or "").startswith(summary), name
