@@ -172,15 +172,19 @@ def _record_failure(host: Host, customer_id: str | None, device_kind: str, now: 
         )
 
 
-def _live_session(host: Host, token: str) -> LoginSession:
-    now = host.now()
-    with host.db.read() as session:
-        row = session.get(LoginSession, hash_token(token))
+def require_live(row: LoginSession | None, now: datetime) -> LoginSession:
+    """``row`` if it is a session that has not ended or expired, else ``unauthenticated``."""
     if row is None or row.ended_at is not None or row.expires_at <= now:
         raise Unauthenticated(
             "unauthenticated", "The session has ended or is unknown; log in again."
         )
     return row
+
+
+def _live_session(host: Host, token: str) -> LoginSession:
+    with host.db.read() as session:
+        row = session.get(LoginSession, hash_token(token))
+    return require_live(row, host.now())
 
 
 def authenticate(host: Host, token: str) -> Principal:
