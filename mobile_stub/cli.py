@@ -29,43 +29,27 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 
 from mobile_stub.errors import PhoneError, PhoneStoreCorrupt
-from mobile_stub.keystore import (
-    discard_pending,
-    find_certificate,
-    load_pending,
-    require_certificate,
-    require_pending,
-)
-from mobile_stub.pairing import Paired, finish_pairing, pair_from_payload
 from mobile_stub.prompts import read_secret
-from mobile_stub.session import (
-    PhoneSession,
-    end_session,
-    load_session,
-    require_session,
-    save_session,
-)
-from mobile_stub.signing import (
-    change_security_setting,
-    keep_for_session,
-    place_signed_order,
-    unlock_for_order,
-)
 from mobile_stub.store import HOME_ENV, PhoneHome, default_home, saved_security_setting
-from mobile_stub.verdict import match_verdict
-from sync_client.api import HostStatus, SyncClient
 from sync_client.errors import ClientError, ServerRefused
 from sync_client.national_id import normalize_national_id
-from sync_client.pairing import same_server
 from sync_client.protocol import format_time
-from sync_client.qr import decode_qr_png, parse_pair_payload
 from sync_client.security import SecuritySetting
+
+# The heavy modules (httpx, cryptography, qrcode and PIL, through the phone's keystore, session,
+# pairing and signing modules) are imported inside the commands that use them, so that
+# `mobile-stub --help` starts fast; a test checks that importing this module loads none of them.
+if TYPE_CHECKING:
+    import httpx
+
+    from mobile_stub.pairing import Paired
+    from mobile_stub.session import PhoneSession
+    from sync_client.api import HostStatus, SyncClient
 
 SERVER_ENV = "MOBILE_STUB_SERVER"
 DEFAULT_SERVER = "http://127.0.0.1:8000"
@@ -101,6 +85,8 @@ class App:
     @contextmanager
     def connect(self, server_url: str, token: str | None = None) -> Iterator[SyncClient]:
         """A client for ``server_url``; an injected ``httpx.Client`` is used and left open."""
+        from sync_client.api import SyncClient
+
         if self.http is not None:
             yield SyncClient(self.http, token=token)
             return
@@ -110,6 +96,9 @@ class App:
     @contextmanager
     def session_client(self) -> Iterator[tuple[PhoneSession, SyncClient]]:
         """The phone's session and a client on *its* server (the token goes nowhere else)."""
+        from mobile_stub.session import require_session
+        from sync_client.pairing import same_server
+
         session = require_session(self.home)
         if self.server_flag is not None and not same_server(self.server_flag, session.server_url):
             raise PhoneError(
@@ -144,7 +133,11 @@ def cli(
     ctx: click.Context, home: Path | None, server: str | None, as_json: bool, debug: bool
 ) -> None:
     """CertSync phone stand-in: log in, receive the certificate by QR code, check it, sign."""
-    http = ctx.obj if isinstance(ctx.obj, httpx.Client) else None
+    http = None
+    if ctx.obj is not None:  # only tests pass one; httpx is not worth importing otherwise
+        import httpx
+
+        http = ctx.obj if isinstance(ctx.obj, httpx.Client) else None
     ctx.obj = App(
         home=PhoneHome(home.expanduser() if home is not None else default_home()),
         server_flag=server.rstrip("/") if server else None,
@@ -164,6 +157,9 @@ def login(app: App, customer_id: str) -> None:
 
     Prompts: 1. login password.
     """
+    from mobile_stub.session import PhoneSession, load_session, save_session
+    from sync_client.pairing import same_server
+
     customer_id = normalize_national_id(customer_id)
     password = read_secret(LOGIN_PASSWORD_PROMPT)
     server_url = app.login_server()
@@ -215,6 +211,8 @@ def login(app: App, customer_id: str) -> None:
 @pass_app
 def logout(app: App) -> None:
     """End the phone session; the keystore and any pending pairing stay."""
+    from mobile_stub.session import end_session, load_session
+
     session = load_session(app.home)
     notified = False
     if session is not None:
@@ -262,6 +260,11 @@ def pair(app: App, qr_png: Path | None, payload: str | None, retry: bool, give_u
 
     Prompts: 1. QR payload (only with --payload -); 2. PFX password (not with --give-up).
     """
+    from mobile_stub.keystore import discard_pending, require_pending
+    from mobile_stub.pairing import finish_pairing, pair_from_payload
+    from mobile_stub.session import require_session
+    from sync_client.qr import decode_qr_png, parse_pair_payload
+
     chosen = [qr_png is not None, payload is not None, retry, give_up]
     if sum(chosen) != 1:
         raise click.UsageError("Give exactly one of --qr-png, --payload, --retry, --give-up.")
@@ -350,6 +353,9 @@ def _host_facts(host: HostStatus) -> dict[str, Any]:
 @pass_app
 def status(app: App) -> None:
     """Show the host's certificate beside the phone's, and whether they match."""
+    from mobile_stub.keystore import find_certificate, load_pending
+    from mobile_stub.verdict import match_verdict
+
     with app.session_client() as (session, client):
         host = client.status()
     entry = find_certificate(app.home, session.customer_id)
@@ -441,6 +447,9 @@ def order(app: App, symbol: str, side: str, quantity: int, price: str) -> None:
     Prompts: 1. PFX password — on every order with setting 1, on the first order after login
     with setting 2, never with setting 3.
     """
+    from mobile_stub.keystore import require_certificate
+    from mobile_stub.signing import keep_for_session, place_signed_order, unlock_for_order
+
     with app.session_client() as (session, client):
         entry = require_certificate(app.home, session.customer_id)
         unlocked = unlock_for_order(
@@ -477,6 +486,9 @@ def security_setting(app: App, setting: int | None) -> None:
 
     Prompts (only when changing): 1. PFX password.
     """
+    from mobile_stub.session import require_session
+    from mobile_stub.signing import change_security_setting
+
     session = require_session(app.home)
     if setting is None:
         saved = saved_security_setting(app.home, session.customer_id)
