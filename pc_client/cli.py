@@ -233,10 +233,10 @@ def main(
             traceback.print_exc()
         _report(launch, "internal_error", msg("cli.unexpected", kind=type(exc).__name__), None)
         return EXIT_UNEXPECTED
-    from pc_client.app import Result
-
     if isinstance(outcome, int):  # --help and the like
         return outcome
+    from pc_client.app import Result  # here, not at the top: `--help` never needs it
+
     if not isinstance(outcome, Result):
         return 0
     if launch.as_json:
