@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from sync_server import models  # noqa: F401  (registers the tables)
+from sync_server.errors import ConfigError
 
 log = logging.getLogger("sync_server.db")
 
@@ -73,7 +74,21 @@ class Database:
             self._read_engine = self._write_engine = engine
 
     def create_all(self) -> None:
+        """Create missing tables, then refuse a database whose tables lack columns we use.
+
+        There are no migrations yet: a table made by an older version keeps its old columns,
+        and every request touching them would fail. Better one clear line at start-up.
+        """
         SQLModel.metadata.create_all(self._write_engine)
+        inspector = inspect(self._write_engine)
+        for table in SQLModel.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            missing = [column.name for column in table.columns if column.name not in present]
+            if missing:
+                raise ConfigError(
+                    f"The database was made by an older CertSync: table {table.name} lacks "
+                    f"{', '.join(missing)}. Add the columns or start on a new database."
+                )
 
     def dispose(self) -> None:
         self._read_engine.dispose()
