@@ -54,23 +54,22 @@ class CredentialStoreUnavailable(ClientError):
     code = "credential_store_unavailable"
 
 
-def _backend() -> object:
+def _require_backend() -> None:
+    """Refuse when keyring found no real store (its "fail" backend, or a chain of none)."""
     import keyring
-    from keyring.backends import fail
+    from keyring.backends import chainer, fail
 
     backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring) or (
-        type(backend).__name__ == "ChainerBackend" and not getattr(backend, "backends", None)
-    ):
+    empty_chain = isinstance(backend, chainer.ChainerBackend) and not backend.backends
+    if isinstance(backend, fail.Keyring) or empty_chain:
         raise CredentialStoreUnavailable(
             "No credential store is available on this computer; setting 3 cannot be used."
         )
-    return backend
 
 
 def credential_store_available() -> bool:
     try:
-        _backend()
+        _require_backend()
     except CredentialStoreUnavailable:
         return False
     return True
@@ -79,14 +78,14 @@ def credential_store_available() -> bool:
 def store_password(account: str, password: str) -> None:
     import keyring
 
-    _backend()
+    _require_backend()
     keyring.set_password(KEYRING_SERVICE, account, password)
 
 
 def load_password(account: str) -> str | None:
     import keyring
 
-    _backend()
+    _require_backend()
     value = keyring.get_password(KEYRING_SERVICE, account)
     return value if isinstance(value, str) else None
 
@@ -96,7 +95,7 @@ def forget_password(account: str) -> None:
     from keyring.errors import PasswordDeleteError
 
     try:
-        _backend()
+        _require_backend()
         keyring.delete_password(KEYRING_SERVICE, account)
     except (PasswordDeleteError, CredentialStoreUnavailable):
         pass
