@@ -108,6 +108,7 @@ class App:
 
     def checkpoint(self, step: str) -> None:
         """Pause at ``step`` when ``PC_CLIENT_TEST_PAUSE_AT`` names it (tests kill us there)."""
+        assert step in CHECKPOINTS, step  # the names the --help and the tests rely on
         if self.options.pause_at == step:
             print(f"pc-client: paused at {step}", file=sys.stderr, flush=True)
             time.sleep(PAUSE_SECONDS)
