@@ -96,7 +96,8 @@ def running_server(
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [console_script("sync-server"), "serve", "--port", str(port), "--log-level", "warning"],
+            # info: the access log is captured too, so tests can prove no secret reaches it.
+            [console_script("sync-server"), "serve", "--port", str(port), "--log-level", "info"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -169,9 +169,13 @@ def test_the_phone_scans_the_pcs_png_and_signs_an_order(
     actions = customer.audit_actions()
     for expected in ("relay_open", "relay_upload", "relay_claim", "order"):
         assert (expected, "ok") in actions, actions
-    # The key was in the QR code only: not in any output, nor in the server's log.
-    for text in (out, err, login.stdout, paired.stdout, paired.stderr, server.log()):
+    # The key was in the QR code only: not in any output, nor in the server's log, whose
+    # access lines show every request path (so the check below looks where a leak would be).
+    server_log = server.log()
+    assert "/api/v1/relay/slots/" in server_log and "/claim" in server_log
+    for text in (out, err, login.stdout, paired.stdout, paired.stderr, server_log):
         assert key_text not in text
+    assert PFX_PASSWORD not in server_log and customer.login_password not in server_log
 
 
 def test_ctrl_c_while_waiting_cancels_the_qr_code(server: ServerProcess, tmp_path: Path) -> None:
