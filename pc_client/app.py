@@ -27,7 +27,8 @@ import httpx
 from pc_client.errors import NotLoggedIn
 from pc_client.messages import msg
 from pc_client.prompts import Prompter
-from pc_client.store import DEFAULT_PASSWORD_MIN_LENGTH, Session, Store, default_home
+from pc_client.records import DEFAULT_PASSWORD_MIN_LENGTH, Session
+from pc_client.store import Store, default_home
 from sync_client.api import SyncClient
 from sync_client.errors import InvalidInput, ServerUnreachable
 from sync_client.pfx import DEFAULT_PFX_ITERATIONS

@@ -17,8 +17,8 @@ from pc_client.app import App, Result
 from pc_client.errors import CertificateMismatch, PcRefusal
 from pc_client.messages import describe_setting, msg
 from pc_client.passwords import check_new_password
+from pc_client.records import Pending
 from pc_client.render import show_time
-from pc_client.store import Pending
 from sync_client.api import Issued
 from sync_client.errors import ServerRefused, ServerUnreachable
 from sync_client.keys import (

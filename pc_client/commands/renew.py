@@ -29,7 +29,7 @@ from pc_client.commands.enroll import (
 from pc_client.errors import CertificateMismatch, PcRefusal
 from pc_client.messages import msg
 from pc_client.passwords import check_new_password
-from pc_client.store import Pending
+from pc_client.records import Pending
 from sync_client.api import Issued, RenewalChallenge, SyncClient
 from sync_client.errors import ServerRefused, ServerUnreachable, WrongPfxPassword
 from sync_client.keys import (

@@ -9,8 +9,8 @@ import click
 from pc_client import remember
 from pc_client.app import App, Result
 from pc_client.messages import describe_setting, msg
+from pc_client.records import Session
 from pc_client.render import show_time
-from pc_client.store import Session
 from sync_client.api import SyncClient
 from sync_client.errors import ClientError
 from sync_client.national_id import normalize_national_id

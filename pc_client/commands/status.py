@@ -15,8 +15,9 @@ from cryptography.x509.oid import NameOID
 
 from pc_client.app import App, Result
 from pc_client.messages import describe_setting, msg
+from pc_client.records import Pending, StoreSettings
 from pc_client.render import show_time, table
-from pc_client.store import LocalCertificate, Pending, StoreSettings
+from pc_client.store import LocalCertificate
 from pc_client.verdict import Check, Verdict, check_match
 from sync_client.api import HostStatus
 from sync_client.protocol import StatusCode, format_serial, format_time

@@ -12,7 +12,7 @@ import pytest
 from pc_harness import CUSTOMER, LOGIN_PASSWORD, PFX_PASSWORD, Pc, Server
 
 from pc_client.cli import main
-from pc_client.store import Session
+from pc_client.records import Session
 
 pytestmark = pytest.mark.usefixtures("customer")
 
