@@ -29,16 +29,26 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from mobile_stub.errors import PhoneError, PhoneStoreCorrupt
 from mobile_stub.prompts import read_secret
+from mobile_stub.render import (
+    Rendered,
+    render_login,
+    render_logout,
+    render_order,
+    render_paired,
+    render_pairing_given_up,
+    render_security_setting,
+    render_security_setting_saved,
+    render_status,
+)
 from mobile_stub.store import HOME_ENV, PhoneHome, default_home, saved_security_setting
 from sync_client.errors import ClientError, ServerRefused
 from sync_client.national_id import normalize_national_id
-from sync_client.protocol import format_time
 from sync_client.security import SecuritySetting
 
 # The heavy modules (httpx, cryptography, qrcode and PIL, through the phone's keystore, session,
@@ -47,9 +57,8 @@ from sync_client.security import SecuritySetting
 if TYPE_CHECKING:
     import httpx
 
-    from mobile_stub.pairing import Paired
     from mobile_stub.session import PhoneSession
-    from sync_client.api import HostStatus, SyncClient
+    from sync_client.api import SyncClient
 
 SERVER_ENV = "MOBILE_STUB_SERVER"
 DEFAULT_SERVER = "http://127.0.0.1:8000"
@@ -64,8 +73,6 @@ EXIT_INTERRUPTED = 130
 LOGIN_PASSWORD_PROMPT = "Login password"  # noqa: S105
 PFX_PASSWORD_PROMPT = "PFX password"  # noqa: S105
 QR_PAYLOAD_PROMPT = "QR payload"
-
-_STATUS_LABELS_ZH = {0: "有效憑證", 31: "即將到期"}
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,9 @@ class App:
         with self.connect(session.server_url, session.token) as client:
             yield session, client
 
-    def emit(self, data: dict[str, Any], text: str) -> None:
+    def emit(self, rendered: Rendered) -> None:
+        """Print a command's result: its JSON object with ``--json``, else its text."""
+        data, text = rendered
         click.echo(json.dumps(data, ensure_ascii=False) if self.as_json else text)
 
 
@@ -184,27 +193,7 @@ def login(app: App, customer_id: str) -> None:
             security_setting=setting,
         ),
     )
-    lines = [
-        f"Logged in to {server_url} as {result.customer_id} "
-        f"(phone session until {format_time(result.expires_at)}).",
-        f"Security setting for this login: {int(setting)} ({setting.description}).",
-    ]
-    reminder = result.renewal_reminder
-    if reminder:
-        lines.append(
-            f"Reminder: your certificate {reminder.get('serial_display')} expires on "
-            f"{reminder.get('not_after')}; renew it on the PC (pc-client renew)."
-        )
-    app.emit(
-        {
-            "customer_id": result.customer_id,
-            "server": server_url,
-            "expires_at": format_time(result.expires_at),
-            "security_setting": int(setting),
-            "renewal_reminder": reminder,
-        },
-        "\n".join(lines),
-    )
+    app.emit(render_login(server_url, result, setting))
 
 
 @cli.command()
@@ -225,13 +214,7 @@ def logout(app: App) -> None:
             # token must not keep the phone logged in.
             notified = False
     end_session(app.home)
-    if session is None:
-        text = "The phone was not logged in."
-    elif notified:
-        text = f"Logged out ({session.customer_id})."
-    else:
-        text = f"Logged out ({session.customer_id}) on this phone; the server was not told."
-    app.emit({"logged_out": session is not None, "server_notified": notified}, text)
+    app.emit(render_logout(session, notified=notified))
 
 
 # -- pair ---------------------------------------------------------------------------------
@@ -271,12 +254,7 @@ def pair(app: App, qr_png: Path | None, payload: str | None, retry: bool, give_u
     if give_up:
         session = require_session(app.home)
         discarded = discard_pending(app.home, session.customer_id)
-        text = (
-            "The received certificate was discarded; start the pairing again on the PC."
-            if discarded
-            else "No received certificate was waiting."
-        )
-        app.emit({"discarded": discarded, "customer_id": session.customer_id}, text)
+        app.emit(render_pairing_given_up(session.customer_id, discarded=discarded))
         return
     with app.session_client() as (session, client):
         if retry:
@@ -304,49 +282,10 @@ def pair(app: App, qr_png: Path | None, payload: str | None, retry: bool, give_u
                 parsed,
                 read_password=lambda: read_secret(PFX_PASSWORD_PROMPT),
             )
-    _emit_paired(app, paired)
-
-
-def _emit_paired(app: App, paired: Paired) -> None:
-    loaded = paired.loaded
-    app.emit(
-        {
-            "paired": True,
-            "customer_id": loaded.customer_id,
-            "serial": str(loaded.serial),
-            "serial_display": loaded.serial_display,
-            "not_after": format_time(loaded.not_after),
-            "fingerprint_sha256": loaded.fingerprint_sha256,
-            "keystore": str(paired.keystore_path),
-            "slot_id": paired.slot_id,
-            "reused_pending": paired.reused_pending,
-        },
-        f"The certificate of {loaded.customer_id} is now on this phone: {paired.keystore_path}\n"
-        f"  Serial:    {loaded.serial_display}\n"
-        f"  Valid to:  {format_time(loaded.not_after)}",
-    )
+    app.emit(render_paired(paired))
 
 
 # -- status -------------------------------------------------------------------------------
-
-
-def _host_facts(host: HostStatus) -> dict[str, Any]:
-    facts: dict[str, Any] = {
-        "customer_id": host.customer_id,
-        "code": host.code,
-        "label": host.label,
-    }
-    cert = host.certificate
-    if cert is not None:
-        facts |= {
-            "subject_cn": cert.subject_cn,
-            "serial": str(cert.serial),
-            "serial_display": cert.serial_display,
-            "not_before": format_time(cert.not_before),
-            "not_after": format_time(cert.not_after),
-            "fingerprint_sha256": cert.fingerprint_sha256,
-        }
-    return facts
 
 
 @cli.command()
@@ -366,70 +305,17 @@ def status(app: App) -> None:
         on_phone=entry is not None,
         phone_fingerprint=entry.fingerprint_sha256 if entry is not None else None,
     )
-    phone: dict[str, Any] = {
-        "keystore": str(app.home.keystore_dir),
-        "file": f"{session.customer_id}.pfx",
-        "present": entry is not None,
-        "security_setting": int(saved),
-        "session_security_setting": int(session.security_setting),
-    }
-    if entry is not None:
-        phone |= entry.describe()
-    data = {
-        "customer_id": session.customer_id,
-        "host": _host_facts(host),
-        "phone": phone,
-        "pending_pairing": pending is not None,
-        "verdict": verdict.code,
-        "message": verdict.message,
-        "advice": verdict.advice,
-    }
-    app.emit(data, _status_text(host, phone, pending is not None, verdict.message, verdict.advice))
-
-
-def _status_text(
-    host: HostStatus,
-    phone: dict[str, Any],
-    pending: bool,
-    message: str,
-    advice: str | None,
-) -> str:
-    label = host.label + (
-        f" ({_STATUS_LABELS_ZH[host.code]})" if host.code in _STATUS_LABELS_ZH else ""
-    )
-    lines = ["Host (主機端憑證資訊)", f"  Customer ID (CN):  {host.customer_id}"]
-    lines.append(f"  Status:            {host.code} {label}")
-    cert = host.certificate
-    if cert is not None:
-        lines += [
-            f"  Serial:            {cert.serial_display}",
-            f"  Valid from:        {format_time(cert.not_before)}",
-            f"  Valid to:          {format_time(cert.not_after)}",
-        ]
-    lines += [
-        "Phone (手機端憑證資訊)",
-        f"  Keystore folder:   {phone['keystore']}",
-        f"  File name:         {phone['file']}{'' if phone['present'] else ' (none)'}",
-        f"  Security setting:  {phone['security_setting']} "
-        f"({SecuritySetting(phone['security_setting']).description}); this login runs under "
-        f"{phone['session_security_setting']}",
-    ]
-    if phone.get("readable"):
-        lines += [
-            f"  CN:                {phone['subject_cn']}",
-            f"  Serial:            {phone['serial_display']}",
-            f"  Valid from:        {phone['not_before']}",
-            f"  Valid to:          {phone['not_after']}",
-        ]
-    if pending:
-        lines.append(
-            "A received certificate waits for its PFX password: mobile-stub pair --retry "
-            "(or pair --give-up)."
+    app.emit(
+        render_status(
+            host,
+            session,
+            keystore_dir=app.home.keystore_dir,
+            entry=entry,
+            pending=pending is not None,
+            saved=saved,
+            verdict=verdict,
         )
-    lines.append(f"Verdict: {message}")
-    if advice:
-        lines.append(advice)
-    return "\n".join(lines)
+    )
 
 
 # -- order --------------------------------------------------------------------------------
@@ -463,12 +349,7 @@ def order(app: App, symbol: str, side: str, quantity: int, price: str) -> None:
             client, unlocked, symbol=symbol, side=side, quantity=quantity, price=price
         )
         keep_for_session(app.home, session, client, unlocked)
-    result["password_asked"] = unlocked.password_asked
-    app.emit(
-        result,
-        f"Order accepted: {result['side']} {result['quantity']} {result['symbol']} @ "
-        f"{result['price']} (order {result['order_id']}, signed with serial {result['serial']}).",
-    )
+    app.emit(render_order(result, password_asked=unlocked.password_asked))
 
 
 # -- security setting ---------------------------------------------------------------------
@@ -492,30 +373,13 @@ def security_setting(app: App, setting: int | None) -> None:
     session = require_session(app.home)
     if setting is None:
         saved = saved_security_setting(app.home, session.customer_id)
-        app.emit(
-            {
-                "customer_id": session.customer_id,
-                "security_setting": int(saved),
-                "session_security_setting": int(session.security_setting),
-            },
-            f"Security setting on this phone for {session.customer_id}: {int(saved)} "
-            f"({saved.description}). This login runs under setting "
-            f"{int(session.security_setting)}.",
-        )
+        app.emit(render_security_setting(session, saved))
         return
     chosen = SecuritySetting(setting)
     change_security_setting(
         app.home, session, chosen, read_password=lambda: read_secret(PFX_PASSWORD_PROMPT)
     )
-    app.emit(
-        {
-            "customer_id": session.customer_id,
-            "security_setting": int(chosen),
-            "session_security_setting": int(session.security_setting),
-        },
-        f"Security setting {int(chosen)} saved ({chosen.description}); it takes effect from "
-        "the next login.",
-    )
+    app.emit(render_security_setting_saved(session, chosen))
 
 
 # -- entry point --------------------------------------------------------------------------
