@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import contextlib
 import json
 import logging
@@ -262,7 +261,7 @@ def create_app(host: Host) -> Starlette:
         body = await read_json(request, limit)
         try:
             ciphertext = base64.b64decode(field(body, "ciphertext"), validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or non-ASCII text that cannot be base64 at all
             raise BadRequest("bad_request", "ciphertext must be base64.") from None
         slot_id = request.path_params["slot_id"]
         await run_in_threadpool(relay.upload_ciphertext, host, who, slot_id, ciphertext)

@@ -139,7 +139,9 @@ def test_ciphertext_up_to_64_kib_and_no_more(server: ServerHarness, pairing: Pai
     assert upload(server, pairing.pc, pairing.slot_id, os.urandom(limit)).status_code == 204
 
 
-@pytest.mark.parametrize("body", [{"ciphertext": "not base64!"}, {"ciphertext": 5}, {}])
+@pytest.mark.parametrize(
+    "body", [{"ciphertext": "not base64!"}, {"ciphertext": "\u00f62"}, {"ciphertext": 5}, {}]
+)
 def test_ciphertext_must_be_base64(server: ServerHarness, pairing: Pairing, body: Any) -> None:
     url = f"{SLOTS}/{pairing.slot_id}/ciphertext"
     refused(server.client.put(url, json=body, headers=bearer(pairing.pc)), "bad_request")
