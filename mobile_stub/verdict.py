@@ -11,6 +11,7 @@ from mobile_stub.errors import PairingRefused
 from sync_client.api import HostStatus
 from sync_client.keys import key_matches_certificate
 from sync_client.pfx import LoadedPfx
+from sync_client.verdict import check_match
 
 MATCH = "match"
 NONE_ON_PHONE = "none_on_phone"
@@ -72,11 +73,6 @@ def match_verdict(host: HostStatus, *, on_phone: bool, phone_fingerprint: str | 
     ``on_phone`` says whether the keystore has a file for the customer; ``phone_fingerprint``
     is its certificate's SHA-256, or ``None`` when the file cannot be described.
     """
-    host_fingerprint = (
-        host.certificate.fingerprint_sha256
-        if host.is_valid and host.certificate is not None
-        else None
-    )
     if not on_phone:
         return Verdict(
             NONE_ON_PHONE,
@@ -89,6 +85,12 @@ def match_verdict(host: HostStatus, *, on_phone: bool, phone_fingerprint: str | 
             "The certificate file on this phone cannot be described without its password.",
             _ADVICE,
         )
-    if host_fingerprint is not None and host_fingerprint == phone_fingerprint:
+    check = check_match(
+        host_code=host.code,
+        host_fingerprint=host.certificate.fingerprint_sha256 if host.certificate else None,
+        local_fingerprint=phone_fingerprint,
+    )
+    # On the phone "match" means usable: the host's latest certificate, and a valid one.
+    if check.usable:
         return Verdict(MATCH, "The certificate on this phone matches the host (憑證相符).")
     return Verdict(MISMATCH, "Certificate mismatch (憑證不相符).", _ADVICE)

@@ -1,7 +1,7 @@
 """``status``: function 1, certificate query and check (憑證查詢暨憑證資料檢核).
 
 ``gather`` is shared with the commands that need the same facts (export, import): the host's
-status, what this computer holds, and the verdict of ``pc_client.verdict``.
+status, what this computer holds, and the verdict of ``sync_client.verdict``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pc_client.messages import describe_setting, msg
 from pc_client.records import Pending, StoreSettings
 from pc_client.render import show_time, table
 from pc_client.store import LocalCertificate
-from pc_client.verdict import Check, Verdict, check_match
 from sync_client.api import HostStatus
 from sync_client.protocol import StatusCode, format_serial, format_time
 from sync_client.security import SecuritySetting
+from sync_client.verdict import Check, Verdict, check_match
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from pc_client.commands.status import gather, status_label, verdict_lines, view_
 from pc_client.errors import CertificateMismatch, PcRefusal
 from pc_client.messages import describe_setting, msg
 from pc_client.store import MAX_PFX_BYTES
-from pc_client.verdict import check_match
 from sync_client.errors import InvalidInput, PfxInvalid
 from sync_client.fsio import read_file_limited, write_file_atomic
 from sync_client.national_id import is_valid_national_id
 from sync_client.pfx import load_pfx
 from sync_client.security import SecuritySetting
+from sync_client.verdict import check_match
 
 
 @click.command(name="export")

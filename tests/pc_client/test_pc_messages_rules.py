@@ -12,9 +12,9 @@ from pc_client.commands.doctor import CHECKS
 from pc_client.errors import PasswordRejected
 from pc_client.messages import EN, ZH_TW, msg, placeholders
 from pc_client.passwords import check_new_password
-from pc_client.verdict import Verdict
 from sync_client.protocol import StatusCode
 from sync_client.security import SecuritySetting
+from sync_client.verdict import Verdict
 
 SOURCE = Path(pc_client.__file__).parent
 

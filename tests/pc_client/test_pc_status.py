@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pc_harness import CUSTOMER, PFX_PASSWORD, Pc, Server
 
-from pc_client.verdict import Verdict, check_match
 from sync_client.protocol import format_serial
+from sync_client.verdict import Verdict, check_match
 
 
 def test_before_applying_nothing_matches(pc: Pc, customer: str) -> None:

@@ -1,4 +1,4 @@
-"""Host versus client: the check of function 1 (憑證資料檢核), as a pure rule.
+"""Host versus client: the check of function 1 (憑證資料檢核), as a pure rule both clients use.
 
 The verdict compares the certificate on this computer with the host's latest certificate by
 SHA-256 fingerprint (serial and dates could coincide by accident; the DER cannot):
