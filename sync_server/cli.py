@@ -10,9 +10,11 @@ from __future__ import annotations
 import getpass
 import json
 import secrets
+import shutil
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -87,13 +89,13 @@ def _print_demo(host: Any, url: str) -> None:
 
     with host.db.read() as session:
         exists = session.get(Customer, DEMO_CUSTOMER) is not None
-    lines = []
+    # A new password on every demo start: a newcomer who lost the last one is not stuck.
+    password = _generate_password()
     if exists:
-        lines.append(
-            f"Demo customer {DEMO_CUSTOMER} exists (its password was printed when it was made)."
+        customers.set_password(
+            host, customer_id=DEMO_CUSTOMER, password=password, actor="system:demo"
         )
     else:
-        password = _generate_password()
         customers.create_customer(
             host,
             customer_id=DEMO_CUSTOMER,
@@ -101,12 +103,18 @@ def _print_demo(host: Any, url: str) -> None:
             password=password,
             actor="system:demo",
         )
-        lines.append(f"Demo customer {DEMO_CUSTOMER}, login password: {password}")
+    lines = [f"Demo customer {DEMO_CUSTOMER}, login password: {password}"]
     slip = certificates.issue_enrollment_code(host, DEMO_CUSTOMER, actor="system:demo")
     from sync_server.credentials import format_enrollment_code
 
     lines.append(f"Enrollment code (slip): {format_enrollment_code(slip.code)}")
-    lines.append("Try, in another terminal:")
+    where = Path(sys.executable).parent
+    on_path = shutil.which("pc-client") is not None
+    lines.append(
+        "Try, in another terminal:"
+        if on_path
+        else f"Try, in another terminal (after `. {where}/activate`, or with {where}/ in front):"
+    )
     lines.append(f"  pc-client --server {url} login {DEMO_CUSTOMER}")
     lines.append("  pc-client apply          # the code above, then a PFX password")
     lines.append("  pc-client status")
@@ -161,6 +169,30 @@ def customer_add(ctx: Context, customer_id: str, name: str, generate_password: b
     )
     data: dict[str, Any] = {"customer_id": customer_id, "name": name}
     text = f"Customer {customer_id} ({name}) created."
+    if generate_password:
+        data["password"] = password
+        text += f"\nLogin password (shown once): {password}"
+    ctx.emit(data, text)
+
+
+@admin.command("customer-passwd")
+@click.argument("customer_id")
+@click.option(
+    "--generate-password", is_flag=True, help="Generate the login password and print it once."
+)
+@click.pass_obj
+def customer_passwd(ctx: Context, customer_id: str, generate_password: bool) -> None:
+    """Set a customer's new login password (prompted, or generated and printed once).
+
+    The account is unlocked and the customer's open sessions end.
+    """
+    from sync_server import customers
+
+    customer_id = customers.parse_customer_id(customer_id)
+    password = _generate_password() if generate_password else _read_secret("New login password")
+    customers.set_password(ctx.host, customer_id=customer_id, password=password, actor=_actor(ctx))
+    data: dict[str, Any] = {"customer_id": customer_id}
+    text = f"New login password set for {customer_id}; its sessions have ended."
     if generate_password:
         data["password"] = password
         text += f"\nLogin password (shown once): {password}"

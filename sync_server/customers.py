@@ -27,7 +27,7 @@ from sync_server.credentials import (
     session_unlock_secret,
     verify_password,
 )
-from sync_server.errors import BadRequest, Conflict, Locked, Unauthenticated
+from sync_server.errors import BadRequest, Conflict, Locked, NotFound, Unauthenticated
 from sync_server.host import Host
 from sync_server.models import Customer, LoginSession
 
@@ -64,17 +64,21 @@ def parse_customer_id(raw: object) -> str:
         raise BadRequest("invalid_national_id", exc.message) from None
 
 
-def create_customer(host: Host, *, customer_id: str, name: str, password: str, actor: str) -> None:
-    customer_id = parse_customer_id(customer_id)
-    if not name.strip():
-        raise BadRequest("bad_request", "The customer's name must not be empty.")
+def _hash_login_password(host: Host, password: str) -> str:
     if not 8 <= len(password) <= MAX_PASSWORD_LENGTH:
         raise BadRequest("bad_request", "A login password has 8 to 256 characters.")
-    password_hash = hash_password(
+    return hash_password(
         password,
         memory_kib=host.settings.password_kdf_memory_kib,
         iterations=host.settings.password_kdf_iterations,
     )
+
+
+def create_customer(host: Host, *, customer_id: str, name: str, password: str, actor: str) -> None:
+    customer_id = parse_customer_id(customer_id)
+    if not name.strip():
+        raise BadRequest("bad_request", "The customer's name must not be empty.")
+    password_hash = _hash_login_password(host, password)
     now = host.now()
     with host.db.write() as session:
         if session.get(Customer, customer_id) is not None:
@@ -83,6 +87,28 @@ def create_customer(host: Host, *, customer_id: str, name: str, password: str, a
             Customer(id=customer_id, name=name.strip(), password_hash=password_hash, created_at=now)
         )
         audit.record(session, now=now, action="customer_add", actor=actor, customer_id=customer_id)
+
+
+def set_password(host: Host, *, customer_id: str, password: str, actor: str) -> None:
+    """Customer service sets a new login password: it unlocks the account and ends its sessions."""
+    customer_id = parse_customer_id(customer_id)
+    password_hash = _hash_login_password(host, password)
+    now = host.now()
+    with host.db.write() as session:
+        if session.get(Customer, customer_id) is None:
+            raise NotFound("customer_not_found", f"There is no customer {customer_id}.")
+        session.exec(
+            update(Customer)
+            .where(col(Customer.id) == customer_id)
+            .values(password_hash=password_hash, failed_logins=0, locked_until=None)
+        )
+        session.exec(
+            update(LoginSession)
+            .where(col(LoginSession.customer_id) == customer_id)
+            .where(col(LoginSession.ended_at).is_(None))
+            .values(ended_at=now, unlock_seed=None)
+        )
+        audit.record(session, now=now, action="password_set", actor=actor, customer_id=customer_id)
 
 
 def login(host: Host, *, customer_id: str, password: str, device_kind: str) -> NewSession:

@@ -223,3 +223,50 @@ def test_the_acting_staff_defaults_to_the_login_name(admin: Admin) -> None:
     )
     (event,) = admin("audit", as_json=True).json()["events"]
     assert event["actor"].startswith("staff:") and event["actor"] != "staff:"
+
+
+def test_customer_passwd_sets_a_new_password_unlocks_and_ends_sessions(
+    admin: Admin, data_dir: Path
+) -> None:
+    assert admin("customer-add", CUSTOMER, "--name", "Lin", stdin=f"{STAFF_PASSWORD}\n").code == 0
+    host = open_host(Settings(data_dir=data_dir, login_max_failures=2))
+    try:
+        app = create_app(host)
+        with TestClient(app) as client:
+            web = ServerHarness(host, app, client, Clock())
+            old_session = web.login(CUSTOMER, password=STAFF_PASSWORD)
+            for _ in range(2):
+                web.client.post(
+                    "/api/v1/sessions",
+                    json={"customer_id": CUSTOMER, "password": "wrong-one-1", "device_kind": "pc"},
+                )
+            locked = web.client.post(
+                "/api/v1/sessions",
+                json={"customer_id": CUSTOMER, "password": STAFF_PASSWORD, "device_kind": "pc"},
+            )
+            assert locked.json()["error"] == "account_locked"
+
+            reset = admin("customer-passwd", CUSTOMER, "--generate-password", as_json=True)
+            assert reset.code == 0, reset.err
+            new_password = reset.json()["password"]
+            assert len(new_password) >= 12
+
+            ended = web.client.get(
+                "/api/v1/certificate/status",
+                headers={"Authorization": f"Bearer {old_session.token}"},
+            )
+            assert ended.json()["error"] == "unauthenticated"
+            refused = web.client.post(
+                "/api/v1/sessions",
+                json={"customer_id": CUSTOMER, "password": STAFF_PASSWORD, "device_kind": "pc"},
+            )
+            assert refused.json()["error"] == "login_failed"
+            assert web.login(CUSTOMER, password=new_password).token
+    finally:
+        host.db.dispose()
+
+    audit = admin("audit", "--customer", CUSTOMER, as_json=True).json()["events"]
+    assert any(e["action"] == "password_set" and e["actor"] == "staff:alice" for e in audit)
+    assert all(new_password not in json.dumps(e) for e in audit)
+    one_line_error(admin("customer-passwd", national_id(999), stdin="whatever-123\n"),
+                   "customer_not_found")  # fmt: skip
