@@ -40,14 +40,18 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from pc_client.errors import NoLocalCertificate, StoreUnusable
 from pc_client.messages import msg
 from pc_client.records import Pending, Registration, Session, StoreSettings
 from sync_client.errors import PfxInvalid
-from sync_client.fsio import read_file_limited, write_file_atomic
-from sync_client.keys import PrivateKey, certificate_fingerprint, seal_private_key
+from sync_client.fsio import fsync_directory, read_file_limited, write_file_atomic
+from sync_client.keys import (
+    PrivateKey,
+    certificate_fingerprint,
+    public_key_fingerprint,
+    seal_private_key,
+)
 from sync_client.pfx import DEFAULT_PFX_ITERATIONS, LoadedPfx, build_pfx, load_pfx
 
 SETTINGS_FILE = "settings.json"
@@ -233,7 +237,7 @@ class Store:
         """Delete the sealed session key, if any (logout, login)."""
         with contextlib.suppress(FileNotFoundError):
             self.session_key_path.unlink()
-            _fsync_directory(self.home)
+            fsync_directory(self.home)
 
     # -- pending key ----------------------------------------------------------------------
 
@@ -253,7 +257,9 @@ class Store:
         except (KeyError, TypeError, ValueError):
             raise StoreUnusable(msg("store.corrupt", path=self.pending_path(customer_id))) from None
         installed = self.local_certificate(customer_id).cert
-        if installed is not None and _spki(installed.public_key()) == _spki(csr.public_key()):
+        if installed is not None and public_key_fingerprint(
+            installed.public_key()
+        ) == public_key_fingerprint(csr.public_key()):
             self.remove_pending(customer_id)
             return None
         return pending
@@ -270,7 +276,7 @@ class Store:
         """Remove the pending record once its certificate is installed."""
         with contextlib.suppress(FileNotFoundError):
             self.pending_path(customer_id).unlink()
-        _fsync_directory(self.home)
+        fsync_directory(self.home)
 
     # -- the PFX --------------------------------------------------------------------------
 
@@ -340,7 +346,7 @@ class Store:
             raise StoreUnusable(
                 msg("store.cannot_write", path=self.pfx_path(customer_id), reason=exc.strerror)
             ) from exc
-        _fsync_directory(self.home)
+        fsync_directory(self.home)
         self.checkpoint("pfx-replaced")
         self._register(customer_id, {digest: loaded.cert}, keep_old=False)
         return loaded
@@ -370,20 +376,3 @@ class Store:
         pem = registration.certificates.get(digest) if registration else None
         cert = x509.load_pem_x509_certificate(pem.encode("ascii")) if pem else None
         return LocalCertificate(path, present=True, cert=cert)
-
-
-def _spki(public_key: PublicKeyTypes) -> bytes:
-    return public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename or unlink durable (as ``sync_client.fsio`` does after its own rename)."""
-    if os.name == "nt" or not directory.is_dir():
-        return
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

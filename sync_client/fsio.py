@@ -55,12 +55,16 @@ def write_file_atomic(path: Path, data: bytes, *, mode: int = DEFAULT_FILE_MODE)
         with contextlib.suppress(FileNotFoundError):
             temp_path.unlink()
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable; Windows cannot open a directory, and does not need this."""
-    if os.name == "nt":
+def fsync_directory(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable.
+
+    Windows cannot open a directory and does not need this; a folder that is gone has nothing
+    left to flush.
+    """
+    if os.name == "nt" or not directory.is_dir():
         return
     dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:

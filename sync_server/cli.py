@@ -167,12 +167,12 @@ def customer_add(ctx: Context, customer_id: str, name: str, generate_password: b
     customers.create_customer(
         ctx.host, customer_id=customer_id, name=name, password=password, actor=_actor(ctx)
     )
-    data: dict[str, Any] = {"customer_id": customer_id, "name": name}
-    text = f"Customer {customer_id} ({name}) created."
-    if generate_password:
-        data["password"] = password
-        text += f"\nLogin password (shown once): {password}"
-    ctx.emit(data, text)
+    _emit_password_result(
+        ctx,
+        {"customer_id": customer_id, "name": name},
+        f"Customer {customer_id} ({name}) created.",
+        password if generate_password else None,
+    )
 
 
 @admin.command("customer-passwd")
@@ -191,11 +191,21 @@ def customer_passwd(ctx: Context, customer_id: str, generate_password: bool) -> 
     customer_id = customers.parse_customer_id(customer_id)
     password = _generate_password() if generate_password else _read_secret("New login password")
     customers.set_password(ctx.host, customer_id=customer_id, password=password, actor=_actor(ctx))
-    data: dict[str, Any] = {"customer_id": customer_id}
-    text = f"New login password set for {customer_id}; its sessions have ended."
-    if generate_password:
-        data["password"] = password
-        text += f"\nLogin password (shown once): {password}"
+    _emit_password_result(
+        ctx,
+        {"customer_id": customer_id},
+        f"New login password set for {customer_id}; its sessions have ended.",
+        password if generate_password else None,
+    )
+
+
+def _emit_password_result(
+    ctx: Context, data: dict[str, Any], text: str, generated: str | None
+) -> None:
+    """Print the result; a generated password is shown this once and never again."""
+    if generated is not None:
+        data = {**data, "password": generated}
+        text += f"\nLogin password (shown once): {generated}"
     ctx.emit(data, text)
 
 

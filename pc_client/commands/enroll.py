@@ -103,15 +103,19 @@ def issued_json(app: App, loaded: LoadedPfx) -> dict[str, object]:
     }
 
 
-@click.command()
-@click.option("--agree", is_flag=True, help="Accept the terms without the prompt.")
-@click.option(
+# Shared by apply and import: the setting asked for when a certificate arrives.
+security_setting_option = click.option(
     "--security-setting",
     "setting_option",
     type=click.IntRange(1, 3),
     default=None,
     help="1, 2 or 3, without the prompt.",
 )
+
+
+@click.command()
+@click.option("--agree", is_flag=True, help="Accept the terms without the prompt.")
+@security_setting_option
 @click.option(
     "--key-type", type=KEY_TYPES, default="rsa", show_default=True, help="RSA-2048 or EC P-256."
 )

@@ -15,7 +15,7 @@ from cryptography import x509
 
 from pc_client import remember
 from pc_client.app import App, Result
-from pc_client.commands.enroll import ask_security_setting
+from pc_client.commands.enroll import ask_security_setting, security_setting_option
 from pc_client.commands.status import gather, status_label, verdict_lines, view_json
 from pc_client.errors import CertificateMismatch, PcRefusal
 from pc_client.messages import describe_setting, msg
@@ -80,13 +80,7 @@ def export_cmd(app: App, directory: Path, force: bool) -> Result:
 
 @click.command(name="import")
 @click.argument("path", metavar="PATH", type=click.Path(path_type=Path))
-@click.option(
-    "--security-setting",
-    "setting_option",
-    type=click.IntRange(1, 3),
-    default=None,
-    help="1, 2 or 3, without the prompt.",
-)
+@security_setting_option
 @click.option(
     "--force",
     is_flag=True,
