@@ -5,6 +5,7 @@
     python3 dev.py test [ARGS...]    the whole test suite (pytest; ARGS go to pytest)
     python3 dev.py check             ruff and mypy --strict
     python3 dev.py bench [ARGS...]   the benchmarks (see docs/PERFORMANCE.md)
+    python3 dev.py i18n              extract, update and compile the message catalogue
 
 Needs only Python 3.11+. The install is redone when pyproject.toml changes.
 """
@@ -40,7 +41,7 @@ def ensure_installed() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("serve", "test", "check", "bench"):
+    if not argv or argv[0] not in ("serve", "test", "check", "bench", "i18n"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -52,6 +53,8 @@ def main(argv: list[str]) -> int:
         args = [str(BIN / "python"), "-m", "pytest", *rest]
     elif command == "bench":
         args = [str(BIN / "python"), "-m", "bench", *rest]
+    elif command == "i18n":
+        args = [str(BIN / "python"), str(ROOT / "scripts" / "catalogue.py"), *rest]
     else:
         ruff = subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT, env=env)
         fmt = subprocess.run([str(BIN / "ruff"), "format", "--check", "."], cwd=ROOT, env=env)

@@ -29,8 +29,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from pc_client.language import language_for_run
 from pc_client.messages import msg
+from sync_client.cli_text import install_click_translations, localize, tr
 from sync_client.errors import ClientError, ServerRefused
+from sync_client.i18n import LANGUAGES, error_message, set_language
 
 if TYPE_CHECKING:
     import httpx
@@ -110,17 +113,18 @@ class LazyGroup(click.Group):
         module, attribute, _ = COMMANDS[cmd_name]
         command = getattr(import_module(f"pc_client.commands.{module}"), attribute)
         assert isinstance(command, click.Command)
-        return command
+        return localize(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
+        rows = [(name, tr(COMMANDS[name][2])) for name in self.list_commands(ctx)]
+        with formatter.section(tr("Commands")):
             formatter.write_dl(rows)
 
 
 EPILOG = """\b
 Environment:
   PC_CLIENT_HOME             the store folder (like --home; default ~/BTS)
+  PC_CLIENT_LANG             zh-TW or en (like --lang; else LC_ALL, LC_MESSAGES, LANG)
   PC_CLIENT_PFX_ITERATIONS   for tests only: PBKDF2 iterations of new PFX files
                              (default 600000)
   PC_CLIENT_TEST_PAUSE_AT    for tests only: sleep at a named step (pending-written,
@@ -142,6 +146,7 @@ class Launch:
     as_json: bool
     debug: bool
     app: App | None = None
+    language: str | None = None  # --lang, once click has parsed it
 
 
 @click.group(
@@ -162,18 +167,31 @@ class Launch:
     default=None,
     help="The CertSync server, remembered after first use [default: http://127.0.0.1:8000].",
 )
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="zh-TW or en, remembered after first use "
+    "[default: $PC_CLIENT_LANG, else the system's language].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 @click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
 @click.pass_context
 def cli(
-    ctx: click.Context, home: str | None, server_url: str | None, as_json: bool, debug: bool
+    ctx: click.Context,
+    home: str | None,
+    server_url: str | None,
+    language: str | None,
+    as_json: bool,
+    debug: bool,
 ) -> None:
     """CertSync on your PC: your brokerage certificate, checked, renewed, backed up."""
     from pc_client.app import App, Options
 
     launch = ctx.find_object(Launch)
     assert launch is not None
-    launch.as_json, launch.debug = as_json, debug
+    launch.as_json, launch.debug, launch.language = as_json, debug, language
     options = Options.build(
         home=home, server_url=server_url, as_json=as_json, debug=debug, environ=launch.environ
     )
@@ -196,6 +214,12 @@ def _report(launch: Launch, code: str, message: str, details: Mapping[str, Any] 
         _print_json(data)
 
 
+def _remember_language(launch: Launch) -> None:
+    """After a command succeeded with ``--lang``: the store keeps the choice for later runs."""
+    if launch.language and launch.app is not None and launch.app.store.home.is_dir():
+        launch.app.store.update_settings(language=launch.language)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -205,11 +229,16 @@ def main(
 ) -> int:
     """Run ``pc-client`` with ``argv``; returns the exit status (see the module docstring)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    # Until click has parsed the flags, a plain look decides how to report a usage error.
+    environ = os.environ if environ is None else environ
+    # Until click has parsed the flags, a plain look decides the language and how to report a
+    # usage error.
+    set_language(language_for_run(args, environ))
+    install_click_translations()
+    localize(cli)
     launch = Launch(
         http=http,
         stdin=stdin,
-        environ=os.environ if environ is None else environ,
+        environ=environ,
         as_json="--json" in args,
         debug="--debug" in args,
     )
@@ -224,9 +253,11 @@ def main(
         else:
             exc.show()
         return exc.exit_code
+    except ServerRefused as exc:
+        _report(launch, exc.code, error_message(exc.code, exc.message, exc.details), exc.details)
+        return EXIT_ERROR
     except ClientError as exc:
-        details = exc.details if isinstance(exc, ServerRefused) else None
-        _report(launch, exc.code, exc.message, details)
+        _report(launch, exc.code, exc.message, None)
         return EXIT_ERROR
     except Exception as exc:
         if launch.debug:
@@ -248,6 +279,7 @@ def main(
         # The command did its work; remembering the URL is a convenience that may fail.
         with contextlib.suppress(ClientError):
             launch.app.remember_server()
+            _remember_language(launch)
     elif outcome.exit_code != 0:
         click.echo(f"error: {outcome.data.get('message', '')} [{outcome.data.get('error', '')}]",
                    err=True)  # fmt: skip

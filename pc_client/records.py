@@ -50,6 +50,7 @@ class StoreSettings:
     security_setting: int = int(DEFAULT_SETTING)
     pfx_password_min_length: int = DEFAULT_PASSWORD_MIN_LENGTH  # as the server last said
     registered: Mapping[str, Registration] = field(default_factory=dict)
+    language: str | None = None  # "zh-TW" or "en" once --lang was given (or the page switched)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class StoreSettings:
             "security_setting": self.security_setting,
             "pfx_password_min_length": self.pfx_password_min_length,
             "registered": {cid: reg.to_json() for cid, reg in sorted(self.registered.items())},
+            "language": self.language,
         }
 
     @classmethod
@@ -65,6 +67,7 @@ class StoreSettings:
         registered = data.get("registered", {})
         setting = data.get("security_setting", int(DEFAULT_SETTING))
         min_length = data.get("pfx_password_min_length", DEFAULT_PASSWORD_MIN_LENGTH)
+        language = data.get("language")
         return cls(
             server_url=data.get("server_url") or None,
             customer_id=data.get("customer_id") or None,
@@ -79,6 +82,7 @@ class StoreSettings:
             }
             if isinstance(registered, dict)
             else {},
+            language=language if language in ("zh-TW", "en") else None,
         )
 
 

@@ -1,0 +1,130 @@
+"""The command lines' own words in the customer's language: ``--help`` texts and click's.
+
+Messages are looked up by id (``sync_client.i18n.msg``); ``--help`` texts and click's own
+phrases ("Usage:", "Show this message and exit.", "Missing argument") are looked up by their
+English text instead — gettext's classic way — since click holds them as plain strings. They
+live in the same catalogue: ``help_texts`` walks a command tree to list them for extraction
+(``scripts/catalogue.py``), and ``localize`` puts a command's texts into the current language
+just before click shows them. The English original stays on the object, so one process can
+show help in both languages (the tests do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+import click
+import click.core
+import click.decorators
+import click.exceptions
+import click.formatting
+import click.parser
+import click.types
+
+from sync_client.i18n import current_language, template
+
+# click's own phrases that a customer can meet: help layout and usage errors.
+CLICK_TEXTS: Final[tuple[str, ...]] = (
+    "Usage:",
+    "Options",
+    "Commands",
+    "Show this message and exit.",
+    "Error: {message}",
+    "Try '{command} {option}' for help.",
+    "Aborted!",
+    "Missing argument",
+    "Missing option",
+    "Missing parameter",
+    "Missing command.",
+    "Missing {param_type}",
+    "Missing parameter: {param_name}",
+    "Invalid value for {param_hint}: {message}",
+    "Invalid value: {message}",
+    "No such command {name!r}.",
+    "No such option: {name}",
+    "No such option {name!r}.",
+    "Option {name!r} does not take a value.",
+    "Option {name!r} requires an argument.",
+    "Got unexpected extra argument ({args})",
+    "Got unexpected extra arguments ({args})",
+    "Did you mean {possibility}?",
+    "(Did you mean one of: {possibilities}?)",
+    "{value!r} is not {choice}.",
+    "{value!r} is not one of {choices}.",
+    "{value!r} is not a valid {number_type}.",
+    "{value} is not in the range {range}.",
+    "default: {default}",
+    "env var: {var}",
+    "integer",
+    "float",
+    "file",
+    "directory",
+    "path",
+    "{name} {filename!r} does not exist.",
+    "{name} {filename!r} is a directory.",
+    "{name} {filename!r} is a file.",
+    "{name} {filename!r} is not readable.",
+    "{name} {filename!r} is not writable.",
+)
+
+_CLICK_MODULES = (
+    click.core,
+    click.decorators,
+    click.exceptions,
+    click.formatting,
+    click.parser,
+    click.types,
+)
+
+
+def tr(text: str) -> str:
+    """``text`` (English, as written in the code) in the current language."""
+    if not text or current_language() == "en":
+        return text
+    return template(text)
+
+
+def _ntr(singular: str, plural: str, count: int) -> str:
+    return tr(singular if count == 1 else plural)
+
+
+def install_click_translations() -> None:
+    """Let click say its own phrases through ``tr`` (it calls ``gettext`` by name)."""
+    for module in _CLICK_MODULES:
+        if hasattr(module, "_"):
+            module._ = tr  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = _ntr  # type: ignore[attr-defined]
+
+
+_SOURCE = "_certsync_source_texts"
+
+
+def localize(command: click.Command) -> click.Command:
+    """Put ``command``'s help texts (and its options') into the current language."""
+    for item in (command, *command.params):
+        names = ("help", "short_help", "epilog") if item is command else ("help",)
+        source: dict[str, str | None] = item.__dict__.setdefault(
+            _SOURCE, {name: getattr(item, name, None) for name in names}
+        )
+        for name, text in source.items():
+            setattr(item, name, tr(text) if text else text)
+    return command
+
+
+def help_texts(command: click.Command, *, ctx: click.Context | None = None) -> Iterator[str]:
+    """Every help text of ``command`` and its subcommands, in English, for extraction."""
+    for item in (command, *command.params):
+        names = ("help", "short_help", "epilog") if item is command else ("help",)
+        source = item.__dict__.get(_SOURCE, {})
+        for name in names:
+            text = source.get(name, getattr(item, name, None))
+            if text:
+                yield str(text)
+    if isinstance(command, click.Group):
+        context = ctx or click.Context(command)
+        for name in command.list_commands(context):
+            sub = command.get_command(context, name)
+            if sub is not None:
+                yield from help_texts(sub, ctx=context)
