@@ -238,3 +238,21 @@ def test_terminal_polarity_matters() -> None:
     payload = build_pair_payload(REALISTIC_URL, SLOT, KEY)
     image = _terminal_image(render_qr_terminal(payload), ink_is_light=False)
     assert zxingcpp.read_barcodes(image, try_invert=False) == []
+
+
+@pytest.mark.parametrize(
+    ("colorfgbg", "light"),
+    [
+        ("0;15", True),
+        ("15;0", False),
+        ("0;7", True),
+        ("7;8", False),
+        ("12;default;0", False),
+        ("", None),
+        ("nonsense", None),
+    ],
+)
+def test_the_terminal_theme_comes_from_colorfgbg(colorfgbg: str, light: bool | None) -> None:
+    from sync_client.qr import terminal_is_light
+
+    assert terminal_is_light({"COLORFGBG": colorfgbg}) is light
