@@ -107,6 +107,42 @@ class SlotState:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class BrokerageInfo:
+    """``GET /info``: the operator's words. Each ``dict`` maps a language (``zh-TW``, ``en``)
+    to its text; ``terms_version`` is what ``apply`` and ``renew`` send back."""
+
+    brokerage_name: dict[str, str]
+    service_phone: str
+    service_hours: dict[str, str]
+    terms_version: str
+    terms_text: dict[str, str]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BrokerageInfo:
+        """Raises ``KeyError``/``TypeError`` on a body of another shape."""
+
+        def texts(value: object) -> dict[str, str]:
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise TypeError("not an object of language -> text")
+            return dict(value)
+
+        terms = data["terms"]
+        if not isinstance(terms, dict) or not isinstance(data["service_phone"], str):
+            raise TypeError("terms must be an object and service_phone a string")
+        if not isinstance(terms["version"], str):
+            raise TypeError("terms.version must be a string")
+        return cls(
+            brokerage_name=texts(data["brokerage_name"]),
+            service_phone=data["service_phone"],
+            service_hours=texts(data["service_hours"]),
+            terms_version=terms["version"],
+            terms_text=texts(terms["text"]),
+        )
+
+
 class SyncClient:
     """One customer's conversation with the server. ``token`` is the session, if logged in."""
 
@@ -185,6 +221,21 @@ class SyncClient:
     def ca_chain_pem(self) -> str:
         return str(self._json("GET", "/ca", auth=False)["chain_pem"])
 
+    def info(self) -> BrokerageInfo:
+        """The brokerage's name, service line and hours, and the terms with their version.
+
+        An answer of another shape is ``ServerRefused`` ``bad_response``.
+        """
+        data = self._json("GET", "/info", auth=False)
+        try:
+            return BrokerageInfo.from_json(data)
+        except (KeyError, TypeError):
+            raise ServerRefused(
+                "bad_response",
+                f"The server at {self.server_url} sent brokerage information of another shape.",
+                status=200,
+            ) from None
+
     # -- sessions -----------------------------------------------------------------------
 
     def login(self, customer_id: str, password: str, *, device_kind: str) -> LoginResult:
@@ -245,33 +296,55 @@ class SyncClient:
             chain_pem=data["chain_pem"],
         )
 
-    def apply(self, *, enrollment_code: str, csr_pem: str, terms_accepted: bool) -> Issued:
-        data = self._json(
-            "POST",
-            "/certificate/apply",
-            json={
-                "enrollment_code": enrollment_code,
-                "terms_accepted": terms_accepted,
-                "csr_pem": csr_pem,
-            },
-        )
-        return _issued(data)
+    def check_enrollment_code(self, code: str) -> datetime:
+        """Check the slip's code before the other prompts, without using it; the slip's expiry.
+
+        A wrong code counts as a try, as at ``apply`` (``enrollment_code_invalid`` with
+        ``details["tries_left"]``, then ``enrollment_code_locked``).
+        """
+        data = self._json("POST", "/enrollment/check", json={"enrollment_code": code})
+        return parse_time(data["expires_at"])
+
+    def apply(
+        self,
+        *,
+        enrollment_code: str,
+        csr_pem: str,
+        terms_accepted: bool,
+        terms_version: str | None = None,
+    ) -> Issued:
+        """``terms_version``: the version of the terms the customer read (``info()``); the
+        server refuses another with ``terms_version_outdated``. Sent only when given."""
+        body: dict[str, Any] = {
+            "enrollment_code": enrollment_code,
+            "terms_accepted": terms_accepted,
+            "csr_pem": csr_pem,
+        }
+        if terms_version is not None:
+            body["terms_version"] = terms_version
+        return _issued(self._json("POST", "/certificate/apply", json=body))
 
     def renewal_challenge(self) -> RenewalChallenge:
         data = self._json("POST", "/certificate/renewal-challenge")
         return RenewalChallenge(data["challenge_id"], data["nonce"], parse_time(data["expires_at"]))
 
-    def renew(self, *, challenge_id: str, csr_pem: str, signature: bytes) -> Issued:
-        data = self._json(
-            "POST",
-            "/certificate/renew",
-            json={
-                "challenge_id": challenge_id,
-                "csr_pem": csr_pem,
-                "signature": base64.b64encode(signature).decode(),
-            },
-        )
-        return _issued(data)
+    def renew(
+        self,
+        *,
+        challenge_id: str,
+        csr_pem: str,
+        signature: bytes,
+        terms_version: str | None = None,
+    ) -> Issued:
+        """``terms_version`` as at ``apply``: sent only when given."""
+        body: dict[str, Any] = {
+            "challenge_id": challenge_id,
+            "csr_pem": csr_pem,
+            "signature": base64.b64encode(signature).decode(),
+        }
+        if terms_version is not None:
+            body["terms_version"] = terms_version
+        return _issued(self._json("POST", "/certificate/renew", json=body))
 
     def redownload(self) -> Issued:
         return _issued(self._json("POST", "/certificate/redownload", json={}))

@@ -125,6 +125,14 @@ def create_app(host: Host) -> Starlette:
             }
         )
 
+    # Constant for the life of the process: encoded once, as JSONResponse would encode it.
+    info_body = json.dumps(
+        settings.info.to_json(), ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
+
+    async def info(request: Request) -> Response:
+        return Response(info_body, media_type="application/json")
+
     async def ca_chain(request: Request) -> Response:
         return JSONResponse({"chain_pem": host.ca.chain_pem})
 
@@ -186,9 +194,20 @@ def create_app(host: Host) -> Starlette:
                 enrollment_code=body.get("enrollment_code"),
                 terms_accepted=body.get("terms_accepted"),
                 csr_pem=body.get("csr_pem"),
+                terms_version=body.get("terms_version"),
             )
         )
         return JSONResponse(certificates.issued_json(host, cert), status_code=201)
+
+    async def enrollment_check(request: Request) -> Response:
+        who = await principal(request, "pc")
+        body = await read_json(request, settings.max_body_bytes)
+        expires_at = await run_in_threadpool(
+            lambda: certificates.check_enrollment_code(
+                host, who, enrollment_code=body.get("enrollment_code")
+            )
+        )
+        return JSONResponse({"valid": True, "expires_at": format_time(expires_at)})
 
     async def renewal_challenge(request: Request) -> Response:
         who = await principal(request, "pc")
@@ -212,6 +231,7 @@ def create_app(host: Host) -> Starlette:
                 challenge_id=body.get("challenge_id"),
                 csr_pem=body.get("csr_pem"),
                 signature=body.get("signature"),
+                terms_version=body.get("terms_version"),
             )
         )
         return JSONResponse(
@@ -383,12 +403,14 @@ def create_app(host: Host) -> Starlette:
         ("GET", "/openapi.json", openapi),
         ("GET", "/pair/{slot_id}", pair_page),
         ("GET", "/api/v1/policy", policy),
+        ("GET", "/api/v1/info", info),
         ("GET", "/api/v1/ca", ca_chain),
         ("GET", "/api/v1/crl", crl),
         ("POST", "/api/v1/sessions", login),
         ("DELETE", "/api/v1/sessions/current", logout),
         ("GET", "/api/v1/sessions/current/unlock-secret", session_unlock_secret),
         ("GET", "/api/v1/certificate/status", status),
+        ("POST", "/api/v1/enrollment/check", enrollment_check),
         ("POST", "/api/v1/certificate/apply", apply),
         ("POST", "/api/v1/certificate/renewal-challenge", renewal_challenge),
         ("POST", "/api/v1/certificate/renew", renew),

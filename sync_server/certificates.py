@@ -1,7 +1,7 @@
 """Certificates: status, apply, renewal, re-download, revocation and the CRL.
 
 The rules are plain functions over values with ``now`` passed in (``status_of``,
-``renewal_opens_at``, ``vet_csr``); the service functions around them do the I/O. A refusal
+``slip_refusal``, ``vet_csr``); the service functions around them do the I/O. A refusal
 that must leave a trace (a wrong enrollment code, a spent challenge) is recorded and committed
 first, then raised — so the trace survives and nothing else changes.
 """
@@ -37,6 +37,7 @@ from sync_server.credentials import (
 from sync_server.customers import Principal, require_live
 from sync_server.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError
 from sync_server.host import Host
+from sync_server.info import accepted_terms_version, terms_audit_detail
 from sync_server.models import (
     Certificate,
     Customer,
@@ -302,34 +303,83 @@ _CURRENT_SLIP = (
     .order_by(col(EnrollmentCode.id).desc())
     .limit(1)
 )
+_SUPERSEDED_SLIP_HASHES = (
+    select(EnrollmentCode.code_hash)
+    .where(EnrollmentCode.customer_id == bindparam("customer_id"))
+    .where(col(EnrollmentCode.superseded_at).is_not(None))
+)
 
 
-def _check_enrollment_code(
-    host: Host, session: Session, customer_id: str, typed: str, now: datetime
-) -> ServiceError | None:
-    """Consume the customer's slip if ``typed`` is its code; otherwise return the refusal."""
-    max_attempts = host.settings.enrollment_max_attempts
-    slip = session.exec(_CURRENT_SLIP, params={"customer_id": customer_id}).first()
-    if slip is None:
-        return Forbidden(
-            "enrollment_code_invalid",
-            "The enrollment code is wrong; check the slip (codes are case-sensitive).",
-        )
+def _code_locked() -> ServiceError:
+    return Forbidden(
+        "enrollment_code_locked", "Too many wrong enrollment codes: ask the branch for a new slip."
+    )
+
+
+def slip_refusal(slip: EnrollmentCode, *, now: datetime, max_attempts: int) -> ServiceError | None:
+    """Why the customer's current slip cannot be used at ``now``, or ``None`` if it can.
+
+    Used, locked (``max_attempts`` wrong codes) or expired: whatever code is typed, the slip
+    is dead, so the code is not even compared (and a try is not counted).
+    """
     if slip.used_at is not None:
         return Forbidden("enrollment_code_used", "This enrollment code was already used.")
     if slip.failed_attempts >= max_attempts:
-        return Forbidden(
-            "enrollment_code_locked",
-            "Too many wrong enrollment codes: ask the branch for a new slip.",
-        )
+        return _code_locked()
     if slip.expires_at <= now:
         return Forbidden(
             "enrollment_code_expired",
             "The enrollment code has expired: ask the branch for a new slip.",
         )
-    if not same_hash(
-        hash_enrollment_code(customer_id, normalize_enrollment_code(typed)), slip.code_hash
-    ):
+    return None
+
+
+def _already_valid(
+    latest: Certificate | None, *, now: datetime, window: Any
+) -> ServiceError | None:
+    """Apply (and the slip check before it) is only for a customer without a valid certificate."""
+    if is_valid(status_of(latest, now=now, window=window)):
+        return Conflict(
+            "certificate_already_valid",
+            "You already hold a valid certificate; renew it or re-download it instead.",
+        )
+    return None
+
+
+def _require_code_shape(enrollment_code: object) -> str:
+    if not isinstance(enrollment_code, str) or not 1 <= len(enrollment_code) <= 64:
+        raise BadRequest("bad_request", "enrollment_code must be a string.")
+    return enrollment_code
+
+
+def _take_enrollment_code(
+    host: Host, session: Session, customer_id: str, typed: str, now: datetime, *, consume: bool
+) -> EnrollmentCode | ServiceError:
+    """The customer's current slip if ``typed`` is its code and the slip is usable (used up
+    when ``consume``), or the refusal to record and raise.
+
+    A wrong code counts as a try against the current slip. The code of a slip that a newer
+    one replaced does not: it is no guess, the customer holds an old slip, and is told so.
+    """
+    max_attempts = host.settings.enrollment_max_attempts
+    slip = session.exec(_CURRENT_SLIP, params={"customer_id": customer_id}).first()
+    if slip is not None:
+        refusal = slip_refusal(slip, now=now, max_attempts=max_attempts)
+        if refusal is not None:
+            return refusal
+    typed_hash = hash_enrollment_code(customer_id, normalize_enrollment_code(typed))
+    if slip is None or not same_hash(typed_hash, slip.code_hash):
+        superseded = session.exec(_SUPERSEDED_SLIP_HASHES, params={"customer_id": customer_id})
+        if any(same_hash(typed_hash, old) for old in superseded.all()):
+            return Forbidden(
+                "enrollment_code_superseded",
+                "A newer enrollment slip was issued to you: use the code on the newest slip.",
+            )
+        if slip is None:
+            return Forbidden(
+                "enrollment_code_invalid",
+                "The enrollment code is wrong; check the slip (codes are case-sensitive).",
+            )
         # Counted before the UPDATE: the session synchronizes ``slip`` with the new count.
         left = max_attempts - slip.failed_attempts - 1
         session.exec(
@@ -338,28 +388,66 @@ def _check_enrollment_code(
             .values(failed_attempts=EnrollmentCode.failed_attempts + 1)
         )
         if left <= 0:
-            return Forbidden(
-                "enrollment_code_locked",
-                "Too many wrong enrollment codes: ask the branch for a new slip.",
-            )
+            return _code_locked()
         return Forbidden(
             "enrollment_code_invalid",
             f"The enrollment code is wrong (codes are case-sensitive); {left} tries left.",
             tries_left=left,
         )
-    consumed = session.exec(
-        update(EnrollmentCode)
-        .where(col(EnrollmentCode.id) == slip.id)
-        .where(col(EnrollmentCode.used_at).is_(None))
-        .where(col(EnrollmentCode.failed_attempts) < max_attempts)
-        .values(used_at=now)
-    )
-    if consumed.rowcount != 1:  # another request (maybe on another instance) used it first
-        return Forbidden("enrollment_code_used", "This enrollment code was already used.")
-    return None
+    if consume:
+        consumed = session.exec(
+            update(EnrollmentCode)
+            .where(col(EnrollmentCode.id) == slip.id)
+            .where(col(EnrollmentCode.used_at).is_(None))
+            .where(col(EnrollmentCode.superseded_at).is_(None))
+            .where(col(EnrollmentCode.failed_attempts) < max_attempts)
+            .values(used_at=now)
+        )
+        if consumed.rowcount != 1:  # another request (maybe on another instance) won the slip
+            return Forbidden("enrollment_code_used", "This enrollment code was already used.")
+    return slip
+
+
+def check_enrollment_code(host: Host, principal: Principal, *, enrollment_code: object) -> datetime:
+    """Check the code on the customer's slip before the other prompts; returns its expiry.
+
+    The slip is not used up. Everything else is as at apply: a wrong code counts as a try (the
+    same counter), a superseded slip is told apart, and every check is in the audit trail.
+    """
+    customer_id = principal.customer_id
+    typed = _require_code_shape(enrollment_code)
+    now = host.now()
+    refusal: ServiceError | None = None
+    expires_at: datetime | None = None
+    with host.db.write() as session:
+        latest = latest_certificate(session, customer_id)
+        refusal = _already_valid(latest, now=now, window=host.settings.renewal_window)
+        if refusal is None:
+            taken = _take_enrollment_code(host, session, customer_id, typed, now, consume=False)
+            if isinstance(taken, ServiceError):
+                refusal = taken
+            else:
+                expires_at = taken.expires_at
+        audit.record(
+            session,
+            now=now,
+            action="enrollment_check",
+            outcome=refusal.code if refusal else "ok",
+            customer_id=customer_id,
+            device_kind=principal.device_kind,
+        )
+    if refusal is not None:
+        raise refusal
+    assert expires_at is not None
+    return expires_at
 
 
 # -- apply ------------------------------------------------------------------------------
+
+
+def _audit_detail(cert: Certificate | None, terms_version: str | None) -> str:
+    serial = f"serial {cert.serial} " if cert is not None else ""
+    return serial + terms_audit_detail(terms_version)
 
 
 def apply(
@@ -369,25 +457,28 @@ def apply(
     enrollment_code: object,
     terms_accepted: object,
     csr_pem: object,
+    terms_version: object = None,
 ) -> Certificate:
+    """Issue a first (or fresh) certificate against the customer's enrollment slip.
+
+    ``terms_version`` is the version of the terms the customer accepted; ``None`` from a
+    client too old to send it (recorded as unknown), refused when it is not the current one.
+    """
     customer_id = principal.customer_id
     if terms_accepted is not True:
         raise BadRequest("terms_not_accepted", "You must accept the terms to apply.")
-    if not isinstance(enrollment_code, str) or not 1 <= len(enrollment_code) <= 64:
-        raise BadRequest("bad_request", "enrollment_code must be a string.")
+    accepted = accepted_terms_version(terms_version, current=host.settings.info.terms_version)
+    typed = _require_code_shape(enrollment_code)
     csr = vet_csr(csr_pem, customer_id)
     now = host.now()
     refusal: ServiceError | None = None
     issued: Certificate | None = None
     with host.db.write() as session:
         latest = latest_certificate(session, customer_id)
-        if is_valid(status_of(latest, now=now, window=host.settings.renewal_window)):
-            refusal = Conflict(
-                "certificate_already_valid",
-                "You already hold a valid certificate; renew it or re-download it instead.",
-            )
-        else:
-            refusal = _check_enrollment_code(host, session, customer_id, enrollment_code, now)
+        refusal = _already_valid(latest, now=now, window=host.settings.renewal_window)
+        if refusal is None:
+            taken = _take_enrollment_code(host, session, customer_id, typed, now, consume=True)
+            refusal = taken if isinstance(taken, ServiceError) else None
         if refusal is None:
             issued = _issue(
                 host,
@@ -408,7 +499,7 @@ def apply(
             outcome=refusal.code if refusal else "ok",
             customer_id=customer_id,
             device_kind=principal.device_kind,
-            detail=f"serial {issued.serial}" if issued else "",
+            detail=_audit_detail(issued, accepted),
         )
     if refusal is not None:
         raise refusal
@@ -475,12 +566,22 @@ def create_renewal_challenge(host: Host, principal: Principal) -> Challenge:
 
 
 def renew(
-    host: Host, principal: Principal, *, challenge_id: object, csr_pem: object, signature: object
+    host: Host,
+    principal: Principal,
+    *,
+    challenge_id: object,
+    csr_pem: object,
+    signature: object,
+    terms_version: object = None,
 ) -> tuple[Certificate, bool]:
-    """Renew the current certificate. Returns ``(certificate, created)``; a retry gets ``False``."""
+    """Renew the current certificate. Returns ``(certificate, created)``; a retry gets ``False``.
+
+    ``terms_version`` as at ``apply``: checked before anything else, recorded in the audit.
+    """
     customer_id = principal.customer_id
     if not isinstance(challenge_id, str) or not isinstance(signature, str):
         raise BadRequest("bad_request", "challenge_id and signature must be strings.")
+    accepted = accepted_terms_version(terms_version, current=host.settings.info.terms_version)
     csr = vet_csr(csr_pem, customer_id)
     digest = csr_sha256(csr)
     try:
@@ -527,7 +628,7 @@ def renew(
             outcome=refusal.code if refusal else ("ok" if created else "ok_retry"),
             customer_id=customer_id,
             device_kind=principal.device_kind,
-            detail=f"serial {result.serial}" if result else "",
+            detail=_audit_detail(result, accepted),
         )
     if refusal is not None:
         raise refusal

@@ -46,10 +46,18 @@ def _obj(**props: str) -> dict[str, Any]:
     }
 
 
+def _with_optional(schema: dict[str, Any], **props: str) -> dict[str, Any]:
+    """``schema`` plus properties a client may leave out (``required`` stays as it was)."""
+    extra = _obj(**props)["properties"]
+    return {**schema, "properties": {**schema["properties"], **extra}}
+
+
 # (method, path, summary, needs session, request schema, success status, response schema)
 _ROUTES: list[tuple[str, str, str, bool, dict[str, Any] | None, int, dict[str, Any] | None]] = [
     ("get", "/healthz", "Liveness and database check", False, None, 200, _obj(status="s")),
     ("get", "/api/v1/policy", "Password policy, windows, lifetimes and the server clock", False, None, 200, None),
+    ("get", "/api/v1/info", "The brokerage's name, service line and hours, and the terms with their version", False, None, 200,
+     _obj(brokerage_name="o", service_phone="s", service_hours="o", terms="o")),
     ("get", "/api/v1/ca", "The CA chain (issuing CA first)", False, None, 200, _obj(chain_pem="s")),
     ("get", "/api/v1/crl", "The current CRL (DER)", False, None, 200, None),
     ("post", "/api/v1/sessions", "Log in (device_kind pc or mobile)", False,
@@ -60,12 +68,16 @@ _ROUTES: list[tuple[str, str, str, bool, dict[str, Any] | None, int, dict[str, A
      "The live session's unlock secret (security setting 2)", True, None, 200,
      _obj(unlock_secret="s")),
     ("get", "/api/v1/certificate/status", "Certificate status (0, 31, 40, 41, 42)", True, None, 200, None),
+    ("post", "/api/v1/enrollment/check", "Check the enrollment slip's code without using it (PC)", True,
+     _obj(enrollment_code="s"), 200, _obj(valid="b", expires_at="s")),
     ("post", "/api/v1/certificate/apply", "Apply with an enrollment code and a CSR (PC)", True,
-     _obj(enrollment_code="s", terms_accepted="b", csr_pem="s"), 201, _ISSUED),
+     _with_optional(_obj(enrollment_code="s", terms_accepted="b", csr_pem="s"), terms_version="s"),
+     201, _ISSUED),
     ("post", "/api/v1/certificate/renewal-challenge", "A fresh challenge for renewal (PC)", True,
      None, 201, _obj(challenge_id="s", nonce="s", expires_at="s")),
     ("post", "/api/v1/certificate/renew", "Renew with proof of the current key (PC)", True,
-     _obj(challenge_id="s", csr_pem="s", signature="s"), 201, _ISSUED),
+     _with_optional(_obj(challenge_id="s", csr_pem="s", signature="s"), terms_version="s"),
+     201, _ISSUED),
     ("post", "/api/v1/certificate/redownload", "Fetch the latest certificate again (PC, once opened)",
      True, _obj(), 200, _ISSUED),
     ("post", "/api/v1/orders", "Place a signed order", True, _obj(order="o", signature="s", serial="s"),

@@ -3,7 +3,9 @@
 Nothing else in the server reads the environment. ``Settings.from_env()`` is called by the
 command line; tests build ``Settings(...)`` directly. Durations accept units (``90s``, ``15m``,
 ``12h``, ``20d``, ``2w``, combined as ``1d12h``) so that a tester can issue a certificate that is
-already inside its renewal window (``SYNC_CERT_VALIDITY=20d``).
+already inside its renewal window (``SYNC_CERT_VALIDITY=20d``). The operator's info file
+(``SYNC_INFO_FILE``: the brokerage's name, service line and terms) is read here too, once: its
+words are settings like the rest, and a bad file stops the start with one line.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import platformdirs
 
 from sync_server.errors import ConfigError
+from sync_server.info import DEFAULT_INFO, BrokerageInfo, load_info
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)([smhdw])")
@@ -78,6 +81,9 @@ class Settings:
     crl_lifetime: timedelta = timedelta(days=1)
     password_kdf_memory_kib: int = 19456  # Argon2id, OWASP's minimum profile (19 MiB, t=2)
     password_kdf_iterations: int = 2
+    # The brokerage's name, service line and terms (SYNC_INFO_FILE, read once by from_env).
+    # Out of repr and hash: long texts, in read-only mappings.
+    info: BrokerageInfo = field(default=DEFAULT_INFO, repr=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.renewal_window >= self.certificate_validity * 2:
@@ -122,6 +128,8 @@ class Settings:
             kwargs["database_url"] = v
         if (v := text("SYNC_PUBLIC_URL")) is not None:
             kwargs["public_url"] = v.rstrip("/")
+        if (v := text("SYNC_INFO_FILE")) is not None:
+            kwargs["info"] = load_info(Path(v).expanduser())
         if (v := text("SYNC_CA_KEY_PASSPHRASE")) is not None:
             kwargs["ca_key_passphrase"] = Secret(v)
         for name, key in (

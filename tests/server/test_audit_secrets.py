@@ -47,8 +47,9 @@ def full_flow(server: ServerHarness) -> list[str]:
         body = {"enrollment_code": typed, "terms_accepted": True, "csr_pem": csr}
         return server.post("/certificate/apply", pc.token, body).status_code
 
-    assert apply(stale_code) == 403
+    assert apply(stale_code) == 403  # superseded: not a guess, not counted
     assert apply(format_enrollment_code(code).swapcase()) == 403
+    assert pc.check_enrollment_code(format_enrollment_code(code)) > server.clock.now
     assert apply(format_enrollment_code(code)) == 201
     assert apply(code) == 409  # now valid: already_valid, the slip untouched by this
 
@@ -129,8 +130,9 @@ def test_every_change_and_refused_attempt_is_audited_without_secrets(
         ("enrollment_code_issue", "ok"),
         ("login", "ok"),
         ("login", "ok"),
+        ("apply", "enrollment_code_superseded"),
         ("apply", "enrollment_code_invalid"),
-        ("apply", "enrollment_code_invalid"),
+        ("enrollment_check", "ok"),
         ("apply", "ok"),
         ("apply", "certificate_already_valid"),
         ("renewal_challenge", "ok"),

@@ -249,7 +249,9 @@ def test_a_new_slip_replaces_the_old_one(
     customer_id, old_code, token = customer
     new_code = server.enrollment_code(customer_id)
     csr = build_csr_pem(generate_private_key("ec"), customer_id)
-    refused(apply(server, token, old_code, csr), "enrollment_code_invalid")
+    # Told apart from a mistyped code, and not counted: the customer holds an old slip.
+    refused(apply(server, token, old_code, csr), "enrollment_code_superseded")
+    assert the_slip(server, customer_id).failed_attempts == 0
     assert apply(server, token, new_code, csr).status_code == 201
     assert len(server.rows(EnrollmentCode, customer_id=customer_id)) == 2
 

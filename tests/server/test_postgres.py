@@ -269,6 +269,67 @@ def test_wrong_enrollment_codes_on_both_instances_all_count(instances: Instances
     assert a.rows(Certificate, customer_id=customer_id) == []
 
 
+def test_wrong_codes_at_check_and_apply_on_both_instances_share_one_counter(
+    instances: Instances,
+) -> None:
+    a, b = instances.both
+    customer_id = a.add_customer()
+    code = a.enrollment_code(customer_id)
+    pc_a, pc_b = a.login(customer_id), b.login(customer_id)
+    wrong = "ACDEFHJKLMNP" if code != "ACDEFHJKLMNP" else "MNPQRUVWXYad"
+    check = {"enrollment_code": wrong}
+    apply = {
+        "enrollment_code": wrong,
+        "terms_accepted": True,
+        "csr_pem": build_csr_pem(generate_private_key("ec"), customer_id),
+    }
+    responses = race(
+        partial(a.post, "/enrollment/check", pc_a.token, check),
+        partial(b.post, "/certificate/apply", pc_b.token, apply),
+        partial(b.post, "/enrollment/check", pc_b.token, check),
+        partial(a.post, "/certificate/apply", pc_a.token, apply),
+        partial(a.post, "/enrollment/check", pc_a.token, check),
+        partial(b.post, "/certificate/apply", pc_b.token, apply),
+    )
+    for response in responses:
+        assert response.json()["error"] in ("enrollment_code_invalid", "enrollment_code_locked")
+    # Six wrong codes through both doors of both instances: the slip is dead for either door.
+    refused(
+        b.post("/enrollment/check", pc_b.token, {"enrollment_code": code}), "enrollment_code_locked"
+    )
+    refused(
+        a.post("/certificate/apply", pc_a.token, {**apply, "enrollment_code": code}),
+        "enrollment_code_locked",
+    )
+    (slip,) = a.rows(EnrollmentCode, customer_id=customer_id)
+    assert slip.failed_attempts >= a.settings.enrollment_max_attempts and slip.used_at is None
+    assert a.rows(Certificate, customer_id=customer_id) == []
+
+
+def test_a_check_and_an_apply_of_the_right_code_at_once(instances: Instances) -> None:
+    a, b = instances.both
+    for _ in range(ROUNDS):
+        customer_id = a.add_customer()
+        code = a.enrollment_code(customer_id)
+        pc_a, pc_b = a.login(customer_id), b.login(customer_id)
+        body = {
+            "enrollment_code": code,
+            "terms_accepted": True,
+            "csr_pem": build_csr_pem(generate_private_key("ec"), customer_id),
+        }
+        checked, applied = race(
+            partial(a.post, "/enrollment/check", pc_a.token, {"enrollment_code": code}),
+            partial(b.post, "/certificate/apply", pc_b.token, body),
+        )
+        # The check never spends the slip: the apply always wins; the check saw the slip
+        # either still open or already used for the certificate.
+        assert applied.status_code == 201, applied.json()
+        if checked.status_code != 200:
+            assert checked.json()["error"] in ("enrollment_code_used", "certificate_already_valid")
+        (slip,) = a.rows(EnrollmentCode, customer_id=customer_id)
+        assert slip.used_at is not None and slip.failed_attempts == 0
+
+
 # -- one service ----------------------------------------------------------------------------
 
 
