@@ -206,7 +206,7 @@ def _print_json(data: Mapping[str, Any]) -> None:
 
 
 def _report(launch: Launch, code: str, message: str, details: Mapping[str, Any] | None) -> None:
-    click.echo(f"error: {message} [{code}]", err=True)
+    click.echo(msg("cli.error", message=message, code=code), err=True)
     if launch.as_json:
         data: dict[str, Any] = {"error": code, "message": message}
         if details:
@@ -281,8 +281,8 @@ def main(
             launch.app.remember_server()
             _remember_language(launch)
     elif outcome.exit_code != 0:
-        click.echo(f"error: {outcome.data.get('message', '')} [{outcome.data.get('error', '')}]",
-                   err=True)  # fmt: skip
+        message, code = outcome.data.get("message", ""), outcome.data.get("error", "")
+        click.echo(msg("cli.error", message=message, code=code), err=True)
     return outcome.exit_code
 
 

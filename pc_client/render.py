@@ -1,28 +1,54 @@
-"""Plain-text layout for people: times, tables. No message text lives here."""
+"""Plain-text layout for people: times, tables. No message text lives here.
+
+The one place that decides how a time or a table looks is ``sync_client.display`` (shared with
+``mobile-stub`` and the page); these names stay so that the commands need not change:
+
+- ``show_time``: ROC year in Asia/Taipei for zh-TW (``115/12/02 16:29:38``), the PC's zone
+  with its offset in English;
+- ``certificate_time``: a certificate's validity in its info table, Gregorian in Taipei time
+  for zh-TW as the original printed it (``2026/12/02 16:29:38``);
+- ``table``: columns measured in terminal cells (CJK is two wide), fitting 80 columns.
+
+``--json`` never comes here: it keeps ``sync_client.protocol.format_time`` (UTC RFC 3339).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sync_client.protocol import format_time
+from sync_client import display
+from sync_client.protocol import parse_time
+
+__all__ = ["certificate_time", "show_date", "show_time", "show_time_text", "table"]
 
 
 def show_time(moment: datetime | None) -> str:
-    """RFC 3339 UTC, as the server and the audit trail write it; ``-`` for none."""
-    return "-" if moment is None else format_time(moment)
+    """A moment as a person reads it, in the current language; ``-`` for none."""
+    return display.show_time(moment)
+
+
+def show_date(moment: datetime | None) -> str:
+    """A day as a person reads it: ``115/12/02`` or ``2026-12-02``."""
+    return display.show_date(moment)
+
+
+def certificate_time(moment: datetime | None) -> str:
+    """A certificate's valid-from or valid-to date in the status table."""
+    return display.certificate_time(moment)
+
+
+def show_time_text(text: str | None) -> str:
+    """A stored RFC 3339 time (a session's expiry, a pending record's start) as a person
+    reads it; text that is not such a time is shown as it is."""
+    if not text:
+        return "-"
+    try:
+        return display.show_time(parse_time(text))
+    except ValueError:
+        return text
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned columns separated by two spaces; the last column is not padded."""
-    widths = [len(h) for h in header]
-    for row in rows:
-        for i, cell in enumerate(row[:-1]):
-            widths[i] = max(widths[i], len(cell))
-
-    def _line(cells: Sequence[str]) -> str:
-        padded = [cell.ljust(widths[i]) for i, cell in enumerate(cells[:-1])]
-        return "  ".join([*padded, cells[-1]]).rstrip()
-
-    rule = "  ".join("-" * w for w in widths[:-1]) + "  " + "-" * max(widths[-1], 6)
-    return [_line(header), rule, *(_line(r) for r in rows)]
+    """Left-aligned columns two cells apart; the last column wraps to fit 80 columns."""
+    return display.table(header, rows)

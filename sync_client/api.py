@@ -18,6 +18,7 @@ import httpx
 from cryptography import x509
 
 from sync_client.errors import ServerRefused, ServerUnreachable
+from sync_client.i18n import msg
 from sync_client.protocol import API_PREFIX, parse_time
 
 DEFAULT_TIMEOUT = 15.0
@@ -193,7 +194,7 @@ class SyncClient:
             )
         except httpx.TransportError as exc:
             raise ServerUnreachable(
-                f"Cannot reach the CertSync server at {self.server_url} ({type(exc).__name__})."
+                msg("sdk.api.unreachable", url=self.server_url, kind=type(exc).__name__)
             ) from exc
         if response.status_code >= 400:
             raise _refusal(response)
@@ -208,7 +209,7 @@ class SyncClient:
         if not isinstance(data, dict):
             raise ServerRefused(
                 "bad_response",
-                f"The server at {self.server_url} sent something that is not JSON.",
+                msg("sdk.api.not_json", url=self.server_url),
                 status=response.status_code,
             )
         return data
@@ -275,8 +276,7 @@ class SyncClient:
         if len(secret) != UNLOCK_SECRET_BYTES:
             raise ServerRefused(
                 "bad_response",
-                f"The server at {self.server_url} sent an unlock secret that is not "
-                f"{UNLOCK_SECRET_BYTES} bytes of base64url.",
+                msg("sdk.api.bad_unlock_secret", url=self.server_url, size=UNLOCK_SECRET_BYTES),
                 status=200,
             )
         return secret
@@ -413,6 +413,6 @@ def _refusal(response: httpx.Response) -> ServerRefused:
         )
     return ServerRefused(
         "bad_response",
-        f"The server answered HTTP {response.status_code} without an explanation.",
+        msg("sdk.api.no_explanation", status=response.status_code),
         status=response.status_code,
     )

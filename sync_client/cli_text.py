@@ -11,7 +11,7 @@ show help in both languages (the tests do).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 import click
@@ -22,11 +22,13 @@ import click.formatting
 import click.parser
 import click.types
 
+from sync_client.display import display_width, wrap
 from sync_client.i18n import current_language, template
 
 # click's own phrases that a customer can meet: help layout and usage errors.
 CLICK_TEXTS: Final[tuple[str, ...]] = (
     "Usage:",
+    "{heading}:",
     "Options",
     "Commands",
     "Show this message and exit.",
@@ -90,12 +92,105 @@ def _ntr(singular: str, plural: str, count: int) -> str:
 
 
 def install_click_translations() -> None:
-    """Let click say its own phrases through ``tr`` (it calls ``gettext`` by name)."""
+    """Let click say its own phrases through ``tr`` (it calls ``gettext`` by name), and lay
+    out help in terminal cells (``HelpFormatter``)."""
     for module in _CLICK_MODULES:
         if hasattr(module, "_"):
             module._ = tr  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = _ntr  # type: ignore[attr-defined]
+    click.Context.formatter_class = HelpFormatter
+
+
+def _is_wide(char: str) -> bool:
+    return display_width(char) == 2
+
+
+def _has_wide(text: str) -> bool:
+    return any(_is_wide(char) for char in text)
+
+
+def _join(lines: list[str]) -> str:
+    """A paragraph's lines as one: with a space between Latin words, none between CJK ones."""
+    out = ""
+    for line in lines:
+        if out and not (_is_wide(out[-1]) and _is_wide(line[0])):
+            out += " "
+        out += line
+    return out
+
+
+def wrap_cells(text: str, width: int, indent: str = "") -> str:
+    """click's ``wrap_text(preserve_paragraphs=True)``, measured in terminal cells and breaking
+    CJK text between characters: paragraphs are separated by an empty line, a paragraph whose
+    first line is ``\\b`` is kept line for line, every other one is re-filled to ``width``."""
+    paragraphs: list[tuple[int, bool, list[str]]] = []
+    lines: list[str] = []
+    first_indent = 0
+
+    def flush() -> None:
+        if lines:
+            raw = lines[0].strip() == "\b"
+            paragraphs.append((first_indent, raw, lines[1:] if raw else list(lines)))
+            lines.clear()
+
+    for line in text.expandtabs().splitlines():
+        if not line.strip():
+            flush()
+            continue
+        if not lines:
+            first_indent = len(line) - len(line.lstrip())
+        lines.append(line if lines and lines[0].strip() == "\b" else line.strip())
+    flush()
+    out: list[str] = []
+    for extra, raw, body in paragraphs:
+        prefix = indent + " " * extra
+        if raw:
+            out.append("\n".join(prefix + line.strip("\n") for line in body))
+        else:
+            filled = wrap(_join(body), max(10, width - display_width(prefix)))
+            out.append("\n".join(prefix + line for line in filled))
+    return "\n\n".join(out)
+
+
+class HelpFormatter(click.HelpFormatter):
+    """click's help layout, but text with CJK characters is measured in terminal cells and
+    wrapped between characters (``textwrap`` only breaks at spaces, so Chinese help would run
+    past the edge). Latin-only text is left to click, unchanged."""
+
+    def write_heading(self, heading: str) -> None:
+        text = tr("{heading}:").format(heading=heading)
+        self.write(f"{'':>{self.current_indent}}{text}\n")
+
+    def write_text(self, text: str) -> None:
+        if not _has_wide(text):
+            super().write_text(text)
+            return
+        self.write(wrap_cells(text, self.width, " " * self.current_indent))
+        self.write("\n")
+
+    def write_dl(
+        self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+    ) -> None:
+        rows = list(rows)
+        if not any(_has_wide(second) for _, second in rows):
+            super().write_dl(rows, col_max, col_spacing)
+            return
+        first_col = min(max(display_width(first) for first, _ in rows), col_max) + col_spacing
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if display_width(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - display_width(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            text_width = max(self.width - first_col - 2, 10)
+            lines = wrap_cells(second, text_width).splitlines() or [""]
+            self.write(f"{lines[0]}\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n")
 
 
 _SOURCE = "_certsync_source_texts"

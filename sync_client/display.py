@@ -103,25 +103,54 @@ def pad(text: str, width: int) -> str:
 
 def wrap(text: str, width: int) -> list[str]:
     """``text`` broken into lines of at most ``width`` cells: at spaces for Latin text, between
-    any two characters for CJK (which has no spaces between words)."""
+    any two characters for CJK (which has no spaces between words); a word longer than a line
+    (a path, a URL) is cut where the line ends."""
+    width = max(1, width)
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
         for token in _tokens(paragraph):
-            if display_width(line + token) <= width or not line:
+            if display_width(line + token.rstrip()) <= width:
                 line += token
                 continue
-            lines.append(line.rstrip())
+            if line.strip():
+                lines.append(line.rstrip())
             line = token.lstrip()
+            while display_width(line.rstrip()) > width:
+                head = _cut(line, width)
+                lines.append(head)
+                line = line[len(head) :]
         lines.append(line.rstrip())
     return lines
 
 
+def _cut(text: str, width: int) -> str:
+    """The longest start of ``text`` that fits ``width`` cells (at least one character)."""
+    used = 0
+    for i, char in enumerate(text):
+        used += display_width(char)
+        if used > width:
+            return text[: max(1, i)]
+    return text
+
+
+# Characters that must not start a line in CJK text (a comma, a full stop, a closing bracket):
+# they stay with the character before them.
+_NO_LINE_START = set("，。、；：！？）」』】〉》,.;:!?)]}")
+
+
 def _tokens(text: str) -> list[str]:
-    """Words with their trailing space for Latin text; single characters for wide ones."""
+    """Words with their trailing space for Latin text; single characters for wide ones (with
+    the punctuation that may not begin a line kept on them)."""
     tokens: list[str] = []
     word = ""
     for char in text:
+        if char in _NO_LINE_START and (word or tokens) and not word.endswith(" "):
+            if word:
+                word += char
+            else:
+                tokens[-1] += char
+            continue
         if unicodedata.east_asian_width(char) in ("W", "F"):
             if word:
                 tokens.append(word)
@@ -137,26 +166,58 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
+def fit_widths(natural: Sequence[int], available: int, *, floor: int = 8) -> list[int]:
+    """Column widths that fit ``available`` cells: each column keeps its natural width if it
+    can; otherwise the widest ones are narrowed to one common cap (never below ``floor``, nor
+    below what a column needs anyway), and what the cap leaves over goes back to them."""
+    if sum(natural) <= available:
+        return list(natural)
+    low, high = 1, max(natural)
+    while low < high:  # the largest cap with which everything fits
+        cap = (low + high + 1) // 2
+        if sum(min(n, cap) for n in natural) <= available:
+            low = cap
+        else:
+            high = cap - 1
+    cap = max(low, floor)
+    widths = [min(n, cap) for n in natural]
+    spare = available - sum(widths)
+    for i in sorted(range(len(widths)), key=lambda i: natural[i] - widths[i], reverse=True):
+        if spare <= 0:
+            break
+        extra = min(spare, natural[i] - widths[i])
+        widths[i] += extra
+        spare -= extra
+    return widths
+
+
 def table(
     header: Sequence[str], rows: Sequence[Sequence[str]], *, max_width: int = 80
 ) -> list[str]:
-    """Left-aligned columns two cells apart; the last column is wrapped to fit ``max_width``
-    (continuation lines indented under it) and never padded."""
-    widths = [display_width(h) for h in header]
+    """Left-aligned columns two cells apart, measured in terminal cells, fitting ``max_width``:
+    when the natural widths do not fit, the widest columns are narrowed and their cells wrap
+    onto more lines (each row then takes as many lines as its tallest cell). The last column
+    is never padded."""
+    gap = 2
+    columns = len(header)
+    natural = [display_width(h) for h in header]
     for row in rows:
-        for i, cell in enumerate(row[:-1]):
-            widths[i] = max(widths[i], display_width(cell))
-    indent = sum(widths[:-1]) + 2 * (len(widths) - 1)
-    last_width = max(12, max_width - indent)
+        for i, cell in enumerate(row):
+            natural[i] = max(natural[i], *(display_width(part) for part in cell.split("\n")))
+    widths = fit_widths(natural, max_width - gap * (columns - 1))
 
     def _lines(cells: Sequence[str]) -> list[str]:
-        head = "  ".join(pad(cell, widths[i]) for i, cell in enumerate(cells[:-1]))
-        parts = wrap(cells[-1], last_width) or [""]
-        first = (head + "  " + parts[0]).rstrip() if cells[:-1] else parts[0]
-        return [first, *(" " * indent + part for part in parts[1:])]
+        wrapped = [wrap(cell, widths[i]) or [""] for i, cell in enumerate(cells)]
+        height = max(len(parts) for parts in wrapped)
+        out = []
+        for n in range(height):
+            parts = [w[n] if n < len(w) else "" for w in wrapped]
+            padded = [pad(part, widths[i]) for i, part in enumerate(parts[:-1])]
+            out.append((" " * gap).join([*padded, parts[-1]]).rstrip())
+        return out
 
-    last_rule = max(6, min(last_width, max((display_width(r[-1]) for r in rows), default=6)))
-    rule = "  ".join("-" * w for w in widths[:-1]) + "  " + "-" * last_rule
+    last_rule = max(6, min(widths[-1], max((display_width(r[-1]) for r in rows), default=6)))
+    rule = (" " * gap).join(["-" * w for w in widths[:-1]] + ["-" * last_rule])
     out = [*_lines(header), rule.rstrip()]
     for row in rows:
         out.extend(_lines(row))

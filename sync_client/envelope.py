@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sync_client.errors import EnvelopeError, InvalidInput
+from sync_client.i18n import N_, msg
 from sync_client.protocol import relay_aad
 
 ENVELOPE_VERSION = 1
@@ -28,7 +29,7 @@ ENVELOPE_OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES
 MAX_PLAINTEXT_BYTES = MAX_ENVELOPE_BYTES - ENVELOPE_OVERHEAD
 
 _VERSION_BYTE = bytes([ENVELOPE_VERSION])
-_INVALID = "The relay data cannot be decrypted: wrong QR code, or it was altered."
+_INVALID = N_("sdk.relay.invalid")
 
 
 def new_relay_key() -> bytes:
@@ -39,7 +40,7 @@ def new_relay_key() -> bytes:
 def _check_key(key: bytes) -> None:
     if len(key) != KEY_BYTES:
         # The length only: the key itself never goes into a message.
-        raise InvalidInput(f"A relay key is {KEY_BYTES} bytes, not {len(key)}.")
+        raise InvalidInput(msg("sdk.relay.key_length", expected=KEY_BYTES, actual=len(key)))
 
 
 def seal(
@@ -61,11 +62,10 @@ def seal(
     if nonce is None:
         nonce = os.urandom(NONCE_BYTES)
     elif len(nonce) != NONCE_BYTES:
-        raise InvalidInput(f"A relay nonce is {NONCE_BYTES} bytes, not {len(nonce)}.")
+        raise InvalidInput(msg("sdk.relay.nonce_length", expected=NONCE_BYTES, actual=len(nonce)))
     if len(plaintext) > MAX_PLAINTEXT_BYTES:
         raise InvalidInput(
-            f"The file is {len(plaintext)} bytes; the relay carries at most "
-            f"{MAX_PLAINTEXT_BYTES} bytes."
+            msg("sdk.relay.too_large", size=len(plaintext), limit=MAX_PLAINTEXT_BYTES)
         )
     ciphertext = AESGCM(key).encrypt(nonce, plaintext, relay_aad(slot_id, customer_id))
     return _VERSION_BYTE + nonce + ciphertext
@@ -80,12 +80,12 @@ def open_envelope(*, key: bytes, slot_id: str, customer_id: str, envelope: bytes
     """
     _check_key(key)
     if len(envelope) < ENVELOPE_OVERHEAD or len(envelope) > MAX_ENVELOPE_BYTES:
-        raise EnvelopeError(_INVALID)
+        raise EnvelopeError(msg(_INVALID))
     if envelope[:1] != _VERSION_BYTE:
-        raise EnvelopeError(_INVALID)
+        raise EnvelopeError(msg(_INVALID))
     nonce = envelope[1 : 1 + NONCE_BYTES]
     ciphertext = envelope[1 + NONCE_BYTES :]
     try:
         return AESGCM(key).decrypt(nonce, ciphertext, relay_aad(slot_id, customer_id))
     except InvalidTag:
-        raise EnvelopeError(_INVALID) from None
+        raise EnvelopeError(msg(_INVALID)) from None

@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 from sync_client.errors import InvalidInput
+from sync_client.i18n import msg, os_reason
 
 DEFAULT_FILE_MODE = 0o600
 
@@ -87,11 +88,11 @@ def read_file_limited(path: Path, max_bytes: int) -> bytes:
             # One byte more than allowed tells "exactly at the limit" from "over it".
             data = handle.read(max_bytes + 1)
     except FileNotFoundError as exc:
-        raise InvalidInput(f"There is no file at {path}.") from exc
+        raise InvalidInput(msg("sdk.file.missing", path=path)) from exc
     except IsADirectoryError as exc:
-        raise InvalidInput(f"{path} is a directory, not a file.") from exc
+        raise InvalidInput(msg("sdk.file.is_folder", path=path)) from exc
     except OSError as exc:
-        raise InvalidInput(f"The file {path} cannot be read: {exc.strerror or exc}.") from exc
+        raise InvalidInput(msg("sdk.file.unreadable", path=path, reason=os_reason(exc))) from exc
     if len(data) > max_bytes:
-        raise InvalidInput(f"The file {path} is larger than {max_bytes} bytes.")
+        raise InvalidInput(msg("sdk.file.too_large", path=path, max_bytes=max_bytes))
     return data

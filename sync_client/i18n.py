@@ -23,8 +23,10 @@ never translated.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gettext
 import locale
+import os
 import string
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -128,13 +130,18 @@ def parse_language(raw: str) -> Language | None:
     return None
 
 
-def system_language(environ: Mapping[str, str]) -> Language | None:
+def system_language(environ: Mapping[str, str], *, windows: bool | None = None) -> Language | None:
     """The OS locale's language: ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (the first one set
-    decides), else the platform's own (Windows has no such variables)."""
+    decides); on Windows, which has no such variables, the user's locale.
+
+    Elsewhere the variables are the whole answer: the process's own locale was made from the
+    same variables at start, and ``environ`` may be another one (a test passes its own)."""
     for name in _LOCALE_VARIABLES:
         value = environ.get(name, "").strip()
         if value:
             return parse_language(value)
+    if not (os.name == "nt" if windows is None else windows):
+        return None
     with contextlib.suppress(ValueError, TypeError):
         platform_name = locale.getlocale(locale.LC_CTYPE)[0]
         if platform_name and platform_name not in ("C", "POSIX"):
@@ -160,12 +167,69 @@ def choose_language(
 
 # -- the server's refusals, in the customer's words -----------------------------------------
 
+# Every code of docs/PROTOCOL.md's error table has a sentence (tests/test_catalogue.py checks
+# the table against the catalogue); ``.details`` forms take the refusal's ``details``.
+SERVER_ERRORS: Final[tuple[str, ...]] = (
+    N_("error.bad_request"),
+    N_("error.invalid_national_id"),
+    N_("error.unauthenticated"),
+    N_("error.login_failed"),
+    N_("error.account_locked"),
+    N_("error.account_locked.details"),
+    N_("error.wrong_device_kind"),
+    N_("error.not_found"),
+    N_("error.method_not_allowed"),
+    N_("error.payload_too_large"),
+    N_("error.terms_not_accepted"),
+    N_("error.terms_version_outdated"),
+    N_("error.enrollment_code_invalid"),
+    N_("error.enrollment_code_invalid.details"),
+    N_("error.enrollment_code_superseded"),
+    N_("error.enrollment_code_expired"),
+    N_("error.enrollment_code_used"),
+    N_("error.enrollment_code_locked"),
+    N_("error.certificate_already_valid"),
+    N_("error.csr_invalid"),
+    N_("error.csr_signature_invalid"),
+    N_("error.csr_subject_mismatch"),
+    N_("error.csr_key_unsupported"),
+    N_("error.no_certificate"),
+    N_("error.renewal_not_open"),
+    N_("error.renewal_not_open.details"),
+    N_("error.challenge_invalid"),
+    N_("error.challenge_expired"),
+    N_("error.challenge_used"),
+    N_("error.proof_invalid"),
+    N_("error.redownload_not_open"),
+    N_("error.redownload_expired"),
+    N_("error.redownload_used"),
+    N_("error.order_invalid"),
+    N_("error.order_stale"),
+    N_("error.order_replayed"),
+    N_("error.certificate_not_valid"),
+    N_("error.order_signature_invalid"),
+    N_("error.certificate_not_current"),
+    N_("error.slot_not_found"),
+    N_("error.slot_not_ready"),
+    N_("error.slot_already_uploaded"),
+    N_("error.slot_too_large"),
+    N_("error.slot_expired"),
+    N_("error.slot_spent"),
+    N_("error.slot_cancelled"),
+    N_("error.slot_wrong_customer"),
+    N_("error.internal_error"),
+)
+
 
 def error_message(code: str, fallback: str, details: Mapping[str, object] | None = None) -> str:
     """What to tell a person about the error ``code``: the catalogue's ``error.<code>``
     sentence (its ``error.<code>.details`` form when the details fill it), else ``fallback``
-    (the server's own English message, for a code this client does not know)."""
-    values = dict(details or {})
+    (the server's own English message, for a code this client does not know).
+
+    Details are the server's machine values: a time (a key ending in ``_at`` or ``_until``,
+    RFC 3339 UTC) is shown as people read it, in the current language (``display.show_time``).
+    """
+    values = {key: _detail_text(key, value) for key, value in (details or {}).items()}
     for message_id in (f"error.{code}.details", f"error.{code}"):
         if not has_message(message_id, "en"):
             continue
@@ -173,3 +237,38 @@ def error_message(code: str, fallback: str, details: Mapping[str, object] | None
         if placeholders(text) <= set(values):
             return text.format(**values) if values else text
     return fallback
+
+
+def _detail_text(key: str, value: object) -> object:
+    if not (isinstance(value, str) and key.endswith(("_at", "_until"))):
+        return value
+    from sync_client.display import show_time  # display imports this module
+    from sync_client.protocol import parse_time
+
+    try:
+        return show_time(parse_time(value))
+    except ValueError:
+        return value
+
+
+# -- the operating system's reasons, in the customer's words --------------------------------
+
+_OS_REASONS: Final[dict[int, str]] = {
+    errno.EACCES: N_("sdk.os.permission"),
+    errno.EPERM: N_("sdk.os.permission"),
+    errno.ENOENT: N_("sdk.os.not_found"),
+    errno.ENOSPC: N_("sdk.os.no_space"),
+    errno.EROFS: N_("sdk.os.read_only"),
+    errno.EEXIST: N_("sdk.os.exists"),
+    errno.EISDIR: N_("sdk.os.is_folder"),
+    errno.ENOTDIR: N_("sdk.os.not_folder"),
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the operating system refused, for a sentence such as ``store.cannot_write``: the
+    catalogue's words for the usual causes, else the system's own (``strerror``)."""
+    message_id = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
+    if message_id is not None:
+        return msg(message_id)
+    return exc.strerror or type(exc).__name__

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from sync_client.errors import InvalidInput, WrongPfxPassword
+from sync_client.i18n import msg
 from sync_client.pkcs12_profile import DEFAULT_PFX_ITERATIONS, looks_like_pkcs12, serialize_pkcs12
 
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -34,7 +35,7 @@ def generate_private_key(kind: KeyKind = "rsa") -> PrivateKey:
         return rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=RSA_KEY_SIZE)
     if kind == "ec":
         return ec.generate_private_key(ec.SECP256R1())
-    raise InvalidInput(f"The key kind must be 'rsa' or 'ec', not {kind!r}.")
+    raise InvalidInput(msg("sdk.key.kind", kind=kind))
 
 
 def build_csr_pem(key: PrivateKey, customer_id: str) -> str:
@@ -54,7 +55,7 @@ def sign(key: PrivateKey, data: bytes) -> bytes:
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(data, ec.ECDSA(hashes.SHA256()))
-    raise InvalidInput("Only RSA and EC keys can sign.")
+    raise InvalidInput(msg("sdk.key.cannot_sign"))
 
 
 def verify(public_key: PublicKeyTypes, signature: bytes, data: bytes) -> bool:
@@ -113,7 +114,7 @@ def seal_private_key(
     ``openssl pkcs12 -info -nocerts`` reads it. Refuses an empty password (``InvalidInput``).
     """
     if not password:
-        raise InvalidInput("A password is needed to protect the private key.")
+        raise InvalidInput(msg("sdk.key.password_needed"))
     return serialize_pkcs12(
         name=None, key=key, cert=None, cas=None, password=password, iterations=iterations
     )
@@ -132,10 +133,10 @@ def open_private_key(data: bytes, password: str) -> PrivateKey:
         # cryptography raises ValueError both for a wrong password and for bytes that are not
         # PKCS#12; the outer shape tells the two apart (see ``looks_like_pkcs12``).
         if looks_like_pkcs12(data):
-            raise WrongPfxPassword("The password is wrong.") from None
-        raise InvalidInput("The stored private key is not a PKCS#12 file.") from None
+            raise WrongPfxPassword(msg("sdk.key.wrong_password")) from None
+        raise InvalidInput(msg("sdk.key.not_pkcs12")) from None
     if key is None:
-        raise InvalidInput("The stored PKCS#12 file holds no private key.")
+        raise InvalidInput(msg("sdk.key.no_key"))
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise InvalidInput("The stored private key is neither RSA nor EC.")
+        raise InvalidInput(msg("sdk.key.unsupported"))
     return key

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from sync_client.errors import InvalidNationalId
+from sync_client.i18n import msg
 
 # The first letter's two-digit code. I, O, W, Z, X, Y sit out of order for historical reasons.
 LETTER_CODES = {
@@ -39,12 +40,9 @@ def normalize_national_id(raw: str) -> str:
     """Return ``raw`` stripped and upper-cased if it is a valid ID; raise ``InvalidNationalId``."""
     value = raw.strip().upper()
     if not _FORMAT.fullmatch(value):
-        raise InvalidNationalId(
-            "A customer ID is one letter and nine digits (or a resident certificate number), "
-            f"like A123456789; {raw.strip()[:20]!r} is not."
-        )
+        raise InvalidNationalId(msg("sdk.national_id.format", value=raw.strip()[:20]))
     if not _checksum_ok(value):
-        raise InvalidNationalId(f"The customer ID {value} has a wrong check digit.")
+        raise InvalidNationalId(msg("sdk.national_id.check_digit", value=value))
     return value
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sync_client.errors import InvalidInput
+from sync_client.i18n import msg
 from sync_client.keys import PrivateKey, sign
 from sync_client.protocol import format_time, order_message
 
@@ -25,17 +26,17 @@ def build_order(
     """The order object of docs/PROTOCOL.md; refuses obviously bad fields with ``InvalidInput``."""
     side = side.lower()
     if side not in ("buy", "sell"):
-        raise InvalidInput("The side is buy or sell.")
+        raise InvalidInput(msg("sdk.order.side"))
     if quantity <= 0:
-        raise InvalidInput("The quantity must be a positive whole number.")
+        raise InvalidInput(msg("sdk.order.quantity"))
     try:
         value = Decimal(price)
     except InvalidOperation:
-        raise InvalidInput(f"The price {price!r} is not a number.") from None
+        raise InvalidInput(msg("sdk.order.price_not_number", price=price)) from None
     if value <= 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise InvalidInput("The price must be positive, with at most 2 decimals.")
+        raise InvalidInput(msg("sdk.order.price"))
     if not (symbol.isascii() and symbol.isalnum() and 1 <= len(symbol) <= 12):
-        raise InvalidInput("The symbol is 1 to 12 letters or digits.")
+        raise InvalidInput(msg("sdk.order.symbol"))
     return {
         "symbol": symbol.upper(),
         "side": side,

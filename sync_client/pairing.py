@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from sync_client.api import SlotState, SyncClient
 from sync_client.envelope import MAX_PLAINTEXT_BYTES, new_relay_key, open_envelope, seal
 from sync_client.errors import ClientError, InvalidInput, QrPayloadError
+from sync_client.i18n import msg
 from sync_client.national_id import normalize_national_id
 from sync_client.qr import PairPayload, build_pair_payload
 
@@ -69,8 +70,7 @@ def send_pfx(
     if len(pfx_bytes) > MAX_PLAINTEXT_BYTES:
         # Refuse before opening a slot that could never be filled.
         raise InvalidInput(
-            f"The PFX file is {len(pfx_bytes)} bytes; the relay carries at most "
-            f"{MAX_PLAINTEXT_BYTES} bytes."
+            msg("sdk.pairing.too_large", size=len(pfx_bytes), limit=MAX_PLAINTEXT_BYTES)
         )
     slot = client.open_slot(certificate_fingerprint=certificate_fingerprint)
     key = new_relay_key()
@@ -105,7 +105,7 @@ def wait_for_outcome(
     time left before ``expires_at``. Errors from the server propagate.
     """
     if wait_step <= 0:
-        raise InvalidInput("The wait step must be a positive number of seconds.")
+        raise InvalidInput(msg("sdk.pairing.wait_step"))
     state = OPEN
     while True:
         remaining = deadline - clock()
@@ -136,8 +136,7 @@ def receive_pfx(
     """
     if not same_server(payload.server_url, client.server_url):
         raise QrPayloadError(
-            f"This QR code is for the server {payload.server_url}, but the phone is logged in "
-            f"to {client.server_url}.",
+            msg("sdk.pairing.wrong_server", qr_url=payload.server_url, url=client.server_url),
             code="wrong_server",
         )
     if customer_id is None:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from sync_client.errors import InvalidInput, PfxInvalid, WrongPfxPassword
+from sync_client.i18n import msg
 from sync_client.keys import PrivateKey, certificate_fingerprint, key_matches_certificate
 from sync_client.pkcs12_profile import DEFAULT_PFX_ITERATIONS, looks_like_pkcs12, serialize_pkcs12
 from sync_client.protocol import format_serial
@@ -52,9 +53,9 @@ class LoadedPfx:
 
     def __post_init__(self) -> None:
         if _common_name(self.cert) is None:
-            raise PfxInvalid("The certificate in the PFX file does not name one customer (CN).")
+            raise PfxInvalid(msg("sdk.pfx.no_cn"))
         if not key_matches_certificate(self.key, self.cert):
-            raise PfxInvalid("The private key in the PFX file does not match its certificate.")
+            raise PfxInvalid(msg("sdk.pfx.key_mismatch_file"))
 
     @property
     def customer_id(self) -> str:
@@ -105,11 +106,11 @@ def build_pfx(
     key that does not match the certificate (``PfxInvalid``): such a file could never sign.
     """
     if not password:
-        raise InvalidInput("A PFX password is needed.")
+        raise InvalidInput(msg("sdk.pfx.password_needed"))
     if iterations < 1:
-        raise InvalidInput("The PFX iteration count must be positive.")
+        raise InvalidInput(msg("sdk.pfx.iterations"))
     if not key_matches_certificate(key, cert):
-        raise PfxInvalid("The private key does not match the certificate.")
+        raise PfxInvalid(msg("sdk.pfx.key_mismatch"))
     return serialize_pkcs12(
         name=customer_id.encode("utf-8"),
         key=key,
@@ -132,14 +133,14 @@ def load_pfx(pfx_bytes: bytes, password: str) -> LoadedPfx:
     except ValueError:
         # ``from None``: the chained cryptography error adds nothing a user could act on.
         if looks_like_pkcs12(pfx_bytes):
-            raise WrongPfxPassword("The PFX password is wrong.") from None
-        raise PfxInvalid("The file is not a PKCS#12 (PFX) file.") from None
+            raise WrongPfxPassword(msg("sdk.pfx.wrong_password")) from None
+        raise PfxInvalid(msg("sdk.pfx.not_pkcs12")) from None
     if loaded.key is None:
-        raise PfxInvalid("The PFX file holds no private key.")
+        raise PfxInvalid(msg("sdk.pfx.no_key"))
     if loaded.cert is None:
-        raise PfxInvalid("The PFX file holds no certificate.")
+        raise PfxInvalid(msg("sdk.pfx.no_certificate"))
     key = loaded.key
     if not isinstance(key, PrivateKey):
-        raise PfxInvalid("The private key in the PFX file is neither RSA nor EC.")
+        raise PfxInvalid(msg("sdk.pfx.unsupported_key"))
     chain = tuple(extra.certificate for extra in loaded.additional_certs)
     return LoadedPfx(key=key, cert=loaded.cert.certificate, chain=chain)

@@ -21,6 +21,7 @@ import hmac
 import os
 
 from sync_client.errors import PfxInvalid
+from sync_client.i18n import msg
 
 _SHA256_ALGORITHM = bytes.fromhex("300d06096086480165030402010500")  # AlgorithmIdentifier
 _BLOCK = 64  # SHA-256's block size: "v" in RFC 7292 appendix B
@@ -30,7 +31,7 @@ _MAC_ID = 3  # "the material is to be used as a MAC key"
 def _read_tlv(data: bytes, offset: int) -> tuple[int, int, int]:
     """``(tag, value_start, value_end)`` of the DER element at ``offset``."""
     if offset + 2 > len(data):
-        raise PfxInvalid("The PFX file is truncated.")
+        raise PfxInvalid(msg("sdk.pfx.truncated"))
     tag, first = data[offset], data[offset + 1]
     start = offset + 2
     if first < 0x80:
@@ -38,11 +39,11 @@ def _read_tlv(data: bytes, offset: int) -> tuple[int, int, int]:
     else:
         count = first & 0x7F
         if count == 0 or count > 4 or start + count > len(data):
-            raise PfxInvalid("The PFX file is not valid DER.")
+            raise PfxInvalid(msg("sdk.pfx.not_der"))
         length = int.from_bytes(data[start : start + count], "big")
         start += count
     if start + length > len(data):
-        raise PfxInvalid("The PFX file is truncated.")
+        raise PfxInvalid(msg("sdk.pfx.truncated"))
     return tag, start, start + length
 
 
@@ -78,14 +79,14 @@ def strengthen_mac(pfx_der: bytes, password: str, iterations: int) -> bytes:
     """The same PFX with an HMAC-SHA-256 MAC over ``iterations`` KDF rounds and a fresh salt."""
     tag, start, end = _read_tlv(pfx_der, 0)
     if tag != 0x30 or end != len(pfx_der):
-        raise PfxInvalid("The PFX file is not a DER SEQUENCE.")
+        raise PfxInvalid(msg("sdk.pfx.not_sequence"))
     _, _, version_end = _read_tlv(pfx_der, start)
     _, info_start, auth_safe_end = _read_tlv(pfx_der, version_end)
     _, _, oid_end = _read_tlv(pfx_der, info_start)
     explicit_tag, explicit_start, _ = _read_tlv(pfx_der, oid_end)
     octets_tag, content_start, content_end = _read_tlv(pfx_der, explicit_start)
     if explicit_tag != 0xA0 or octets_tag != 0x04:
-        raise PfxInvalid("The PFX's authSafe is not plain data.")
+        raise PfxInvalid(msg("sdk.pfx.auth_safe"))
     salt = os.urandom(16)
     key = pkcs12_mac_key(password, salt, iterations)
     mac = hmac.new(key, pfx_der[content_start:content_end], hashlib.sha256).digest()

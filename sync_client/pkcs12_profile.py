@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from sync_client.errors import InvalidInput
+from sync_client.i18n import msg
 from sync_client.pkcs12_mac import strengthen_mac
 
 # OWASP's 2023 figure for PBKDF2-HMAC-SHA256. It costs the customer well under a second once,
@@ -53,9 +54,9 @@ def serialize_pkcs12(
     is ever written unprotected or with a meaningless KDF.
     """
     if not password:
-        raise InvalidInput("A password is needed to protect the PKCS#12 file.")
+        raise InvalidInput(msg("sdk.pkcs12.password_needed"))
     if iterations < 1:
-        raise InvalidInput("The PBKDF2 iteration count must be positive.")
+        raise InvalidInput(msg("sdk.pkcs12.iterations"))
     der = pkcs12.serialize_key_and_certificates(
         name, key, cert, list(cas) if cas else None, pkcs12_encryption(password, iterations)
     )

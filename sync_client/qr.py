@@ -28,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from sync_client.errors import InvalidInput, QrPayloadError
 from sync_client.fsio import read_file_limited, write_file_atomic
+from sync_client.i18n import msg
 
 KEY_BYTES = 32
 # The phone camera must resolve every module from a screen across a desk. Version 10 is 57
@@ -53,18 +54,18 @@ def _key_to_b64url(key: bytes) -> str:
 
 def _check_server_url(server_url: str) -> None:
     if any(c.isspace() or not c.isprintable() for c in server_url):
-        raise QrPayloadError("The server URL in the QR code contains spaces or control codes.")
+        raise QrPayloadError(msg("sdk.qr.url_spaces"))
     try:
         parts = urlsplit(server_url)
         hostname = parts.hostname
     except ValueError:  # e.g. an unclosed IPv6 bracket
-        raise QrPayloadError("The server URL in the QR code is not a valid URL.") from None
+        raise QrPayloadError(msg("sdk.qr.url_invalid")) from None
     if parts.scheme not in ("http", "https") or not hostname:
-        raise QrPayloadError("The server URL in the QR code is not an http or https URL.")
+        raise QrPayloadError(msg("sdk.qr.url_scheme"))
     if parts.query or parts.fragment or "@" in parts.netloc:
         # A query or fragment would break the payload's own fragment; user info in a URL is
         # how credentials leak into logs.
-        raise QrPayloadError("The server URL must not carry a query, fragment or user name.")
+        raise QrPayloadError(msg("sdk.qr.url_extras"))
 
 
 @dataclass(frozen=True, repr=False)
@@ -81,11 +82,11 @@ class PairPayload:
     def __post_init__(self) -> None:
         _check_server_url(self.server_url)
         if self.server_url.endswith("/"):
-            raise QrPayloadError("The server URL must not end with a slash.")
+            raise QrPayloadError(msg("sdk.qr.url_slash"))
         if not _SLOT_ID.fullmatch(self.slot_id):
-            raise QrPayloadError("The slot id in the QR code is not 22 base64url characters.")
+            raise QrPayloadError(msg("sdk.qr.slot_id"))
         if len(self.key) != KEY_BYTES:
-            raise QrPayloadError(f"The relay key in the QR code is not {KEY_BYTES} bytes.")
+            raise QrPayloadError(msg("sdk.qr.key_length", size=KEY_BYTES))
 
     def __repr__(self) -> str:
         return f"PairPayload(server_url={self.server_url!r}, slot_id={self.slot_id!r}, key=***)"
@@ -110,23 +111,23 @@ def parse_pair_payload(text: str) -> PairPayload:
     text = text.strip()
     url, hash_mark, fragment = text.partition("#")
     if not hash_mark:
-        raise QrPayloadError("The QR code carries no relay key.")
+        raise QrPayloadError(msg("sdk.qr.no_key"))
     server_url, pair_segment, slot_id = url.rpartition(_PAIR_SEGMENT)
     if not pair_segment:
-        raise QrPayloadError("The QR code is not a CertSync pairing link (no /pair/ in it).")
+        raise QrPayloadError(msg("sdk.qr.not_pairing"))
     if not fragment.startswith("k="):
-        raise QrPayloadError("The QR code carries no relay key.")
+        raise QrPayloadError(msg("sdk.qr.no_key"))
     key_b64 = fragment[2:]
     if not _KEY_B64.fullmatch(key_b64):
-        raise QrPayloadError(f"The relay key in the QR code is not {KEY_BYTES} bytes.")
+        raise QrPayloadError(msg("sdk.qr.key_length", size=KEY_BYTES))
     try:
         key = base64.urlsafe_b64decode(key_b64 + "=")
     except (binascii.Error, ValueError):
-        raise QrPayloadError("The relay key in the QR code is not base64url.") from None
+        raise QrPayloadError(msg("sdk.qr.key_b64")) from None
     # 43 characters hold 258 bits; the last 2 must be zero in the canonical form. Refusing the
     # other three spellings of a key keeps one payload per (url, slot, key).
     if _key_to_b64url(key) != key_b64:
-        raise QrPayloadError("The relay key in the QR code is not canonical base64url.")
+        raise QrPayloadError(msg("sdk.qr.key_canonical"))
     return PairPayload(server_url=server_url, slot_id=slot_id, key=key)
 
 
@@ -143,11 +144,10 @@ def render_qr_matrix(payload: str) -> QrMatrix:
     except (qrcode.exceptions.DataOverflowError, ValueError):
         # qrcode 8.2 raises a bare ValueError ("Invalid version (was 41 ...)") instead of its
         # own DataOverflowError when the data exceeds version 40.
-        raise QrPayloadError("The QR payload is too long for a QR code.") from None
+        raise QrPayloadError(msg("sdk.qr.too_long")) from None
     if code.version > MAX_QR_VERSION:
         raise QrPayloadError(
-            f"The QR payload needs QR version {code.version}; at most {MAX_QR_VERSION} scans "
-            "reliably. Use a shorter server URL."
+            msg("sdk.qr.version", version=code.version, max_version=MAX_QR_VERSION)
         )
     return tuple(tuple(bool(module) for module in row) for row in code.get_matrix())
 
@@ -210,7 +210,7 @@ def render_qr_png(payload: str, path: Path, *, scale: int = 8) -> None:
     readable by its owner only.
     """
     if scale < 1:
-        raise InvalidInput("The QR image scale must be at least 1 pixel per module.")
+        raise InvalidInput(msg("sdk.qr.scale"))
     matrix = _with_quiet_zone(render_qr_matrix(payload), PNG_QUIET_ZONE)
     size = len(matrix)
     image = Image.new("L", (size, size), 255)
@@ -236,8 +236,8 @@ def decode_qr_png(path: Path) -> str:
                 image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
             )
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError):
-        raise QrPayloadError(f"The file {path} is not an image that can be read.") from None
+        raise QrPayloadError(msg("sdk.qr.not_image", path=path)) from None
     for result in results:
         if result.valid:
             return result.text
-    raise QrPayloadError(f"No QR code was found in {path}.")
+    raise QrPayloadError(msg("sdk.qr.not_found", path=path))

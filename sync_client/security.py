@@ -11,10 +11,24 @@ keep the unlocked key sealed under the session's unlock secret, which only the s
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Final
 
 from sync_client.errors import ClientError, InvalidInput
+from sync_client.i18n import N_, msg
 
 KEYRING_SERVICE = "certsync"
+
+# The original's 安全設定值 table: a short description (the option's name) and what it means.
+SETTING_DESCRIPTIONS: Final[dict[int, str]] = {
+    1: N_("setting.description.1"),
+    2: N_("setting.description.2"),
+    3: N_("setting.description.3"),
+}
+SETTING_EXPLANATIONS: Final[dict[int, str]] = {
+    1: N_("setting.explanation.1"),
+    2: N_("setting.explanation.2"),
+    3: N_("setting.explanation.3"),
+}
 
 
 class SecuritySetting(IntEnum):
@@ -27,15 +41,17 @@ class SecuritySetting(IntEnum):
         try:
             return cls(int(str(raw).strip()))
         except ValueError:
-            raise InvalidInput("The security setting is 1, 2 or 3.") from None
+            raise InvalidInput(msg("sdk.setting.invalid")) from None
 
     @property
     def description(self) -> str:
-        return {
-            1: "ask for the PFX password on every order",
-            2: "ask on the first order after each login",
-            3: "never ask (password kept in the system's credential store)",
-        }[self.value]
+        """The setting's name in the current language (the original's 安全設定值 wording)."""
+        return msg(SETTING_DESCRIPTIONS[self.value])
+
+    @property
+    def explanation(self) -> str:
+        """What the setting means for orders, in one sentence (the original's 說明)."""
+        return msg(SETTING_EXPLANATIONS[self.value])
 
 
 DEFAULT_SETTING = SecuritySetting.FIRST_ORDER
@@ -62,9 +78,7 @@ def _require_backend() -> None:
     backend = keyring.get_keyring()
     empty_chain = isinstance(backend, chainer.ChainerBackend) and not backend.backends
     if isinstance(backend, fail.Keyring) or empty_chain:
-        raise CredentialStoreUnavailable(
-            "No credential store is available on this computer; setting 3 cannot be used."
-        )
+        raise CredentialStoreUnavailable(msg("sdk.setting.no_credential_store"))
 
 
 def credential_store_available() -> bool:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sync_client.errors import InvalidInput, SessionKeyInvalid
+from sync_client.i18n import N_, msg
 from sync_client.keys import PrivateKey
 
 SESSION_KEY_DOMAIN = "certsync-session-key-v1"
@@ -40,10 +41,7 @@ MAX_BLOB_BYTES = 16 * 1024
 
 _VERSION_BYTE = b"\x01"
 _OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES
-_INVALID = (
-    "The key kept for this login session cannot be opened: the session ended, or the "
-    "certificate changed, or the file was altered."
-)
+_INVALID = N_("sdk.session_key.invalid")
 
 
 def _cipher(secret: bytes) -> AESGCM:
@@ -65,7 +63,9 @@ def wrap_session_key(
     Raises ``InvalidInput`` for a secret that is not 32 bytes (the length only is named).
     """
     if len(secret) != SECRET_BYTES:
-        raise InvalidInput(f"A session unlock secret is {SECRET_BYTES} bytes, not {len(secret)}.")
+        raise InvalidInput(
+            msg("sdk.session_key.secret_length", expected=SECRET_BYTES, actual=len(secret))
+        )
     plaintext = key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -89,16 +89,16 @@ def unwrap_session_key(
         or not _OVERHEAD < len(blob) <= MAX_BLOB_BYTES
         or blob[:1] != _VERSION_BYTE
     ):
-        raise SessionKeyInvalid(_INVALID)
+        raise SessionKeyInvalid(msg(_INVALID))
     nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
     try:
         plaintext = _cipher(secret).decrypt(nonce, sealed, _aad(customer_id, cert_fingerprint))
     except InvalidTag:
-        raise SessionKeyInvalid(_INVALID) from None
+        raise SessionKeyInvalid(msg(_INVALID)) from None
     try:
         key = serialization.load_der_private_key(plaintext, password=None)
     except (ValueError, TypeError):
-        raise SessionKeyInvalid(_INVALID) from None
+        raise SessionKeyInvalid(msg(_INVALID)) from None
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise SessionKeyInvalid(_INVALID)
+        raise SessionKeyInvalid(msg(_INVALID))
     return key
