@@ -70,6 +70,8 @@ CLICK_TEXTS: Final[tuple[str, ...]] = (
     "{name} {filename!r} is not writable.",
 )
 
+_HELP_OPTION_TEXT: Final = "Show this message and exit."  # click's, one of CLICK_TEXTS
+
 _CLICK_MODULES = (
     click.core,
     click.decorators,
@@ -205,6 +207,11 @@ def localize(command: click.Command) -> click.Command:
         )
         for name, text in source.items():
             setattr(item, name, tr(text) if text else text)
+    # click makes ``--help`` once per command and keeps it, its help already translated in the
+    # language of that moment: put it in the current one.
+    help_option = getattr(command, "_help_option", None)
+    if help_option is not None:
+        help_option.help = tr(_HELP_OPTION_TEXT)
     return command
 
 

@@ -53,7 +53,13 @@ def show_time(
         local = moment.astimezone(taipei())
         return f"{roc_year(local.year)}/{local:%m/%d %H:%M:%S}"
     local = moment.astimezone(zone) if zone is not None else moment.astimezone()
-    return local.strftime("%Y-%m-%d %H:%M:%S %:z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {_offset(local)}"
+
+
+def _offset(local: datetime) -> str:
+    """``+08:00``: the zone's offset as ``%:z`` writes it (which Python 3.11 lacks)."""
+    raw = f"{local:%z}"  # +0800, or +053028 for an offset with seconds
+    return f"{raw[:3]}:{raw[3:5]}" if len(raw) >= 5 else raw
 
 
 def show_date(
@@ -125,18 +131,23 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 def _cut(text: str, width: int) -> str:
-    """The longest start of ``text`` that fits ``width`` cells (at least one character)."""
+    """The longest start of ``text`` that fits ``width`` cells (at least one character),
+    ending after a path or URL separator when there is one in its second half."""
     used = 0
     for i, char in enumerate(text):
         used += display_width(char)
         if used > width:
-            return text[: max(1, i)]
+            head = text[: max(1, i)]
+            at = max(head.rfind(sep) for sep in "/\\-_.:?&=")
+            return head[: at + 1] if at + 1 > len(head) // 2 else head
     return text
 
 
 # Characters that must not start a line in CJK text (a comma, a full stop, a closing bracket):
 # they stay with the character before them.
 _NO_LINE_START = set("，。、；：！？）」』】〉》,.;:!?)]}")
+# …and characters that must not end one (an opening bracket): they go with the one after.
+_NO_LINE_END = set("（「『【〈《([{")
 
 
 def _tokens(text: str) -> list[str]:
@@ -163,7 +174,13 @@ def _tokens(text: str) -> list[str]:
             word += char
     if word:
         tokens.append(word)
-    return tokens
+    merged: list[str] = []
+    for token in tokens:
+        if merged and merged[-1][-1] in _NO_LINE_END:
+            merged[-1] += token
+        else:
+            merged.append(token)
+    return merged
 
 
 def fit_widths(natural: Sequence[int], available: int, *, floor: int = 8) -> list[int]:
@@ -216,7 +233,9 @@ def table(
             out.append((" " * gap).join([*padded, parts[-1]]).rstrip())
         return out
 
-    last_rule = max(6, min(widths[-1], max((display_width(r[-1]) for r in rows), default=6)))
+    longest_last = max((display_width(r[-1]) for r in rows), default=6)
+    room = max_width - sum(widths[:-1]) - gap * (columns - 1)
+    last_rule = max(widths[-1], min(6, room, longest_last), 1)
     rule = (" " * gap).join(["-" * w for w in widths[:-1]] + ["-" * last_rule])
     out = [*_lines(header), rule.rstrip()]
     for row in rows:

@@ -11,6 +11,7 @@ of that name or per test with ``@pytest.mark.parametrize("settings_overrides", [
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,33 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from sync_client.api import SyncClient
+from sync_client.i18n import DEFAULT_LANGUAGE, use_language
 from sync_client.keys import PrivateKey, generate_private_key
 from sync_server.app import create_app
 from sync_server.host import Host, open_host
 from sync_server.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def plain_locale(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts in English and UTC, whatever the machine's locale and zone: no
+    ``--lang`` variable, ``LANG=C.UTF-8``, ``TZ=UTC`` (for in-process runs and for the
+    subprocesses that inherit this environment). A test that needs another language or zone
+    sets it itself; the language chosen by an in-process run ends with the test."""
+    for name in ("PC_CLIENT_LANG", "MOBILE_STUB_LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("TZ", "UTC")
+    _tzset()
+    with use_language(DEFAULT_LANGUAGE):
+        yield
+    monkeypatch.undo()
+    _tzset()
+
+
+def _tzset() -> None:
+    if hasattr(time, "tzset"):  # not on Windows, where TZ does not work this way
+        time.tzset()
 
 
 @pytest.fixture
