@@ -10,7 +10,13 @@
         └── PairingRefused                the received PFX is not one the phone may store;
                                           codes ``pfx_wrong_customer``, ``certificate_not_current``
 
-The CLI prints every ``ClientError`` as ``error: <message> [<code>]``; tests assert codes.
+Every message is in the customer's words (``msg("phone.…")``, in the language of the run),
+and so are the SDK's errors that the phone raises itself to say more than the SDK could (a
+mistyped PFX password: the received certificate is kept, and how to type it again).
+
+The CLI prints every ``ClientError`` as ``error: <message> [<code>]`` (its prefix in the
+customer's language; ``mobile_stub.messages.user_message`` chooses the message); tests assert
+codes.
 """
 
 from __future__ import annotations

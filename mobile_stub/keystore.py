@@ -27,6 +27,7 @@ from mobile_stub.errors import NoCertificateOnPhone, NoPendingPairing, PhoneStor
 from mobile_stub.session import pfx_digest
 from mobile_stub.store import PhoneHome, read_json, remove_file, write_json_private
 from sync_client.fsio import read_file_limited, write_file_atomic
+from sync_client.i18n import msg
 from sync_client.keys import certificate_fingerprint
 from sync_client.pfx import LoadedPfx
 from sync_client.protocol import format_serial, format_time, parse_time
@@ -113,10 +114,7 @@ def require_certificate(home: PhoneHome, customer_id: str) -> KeystoreEntry:
     """The customer's keystore entry, or ``NoCertificateOnPhone``."""
     entry = find_certificate(home, customer_id)
     if entry is None:
-        raise NoCertificateOnPhone(
-            f"This phone holds no certificate for {customer_id}; pair it from the PC first "
-            "(pc-client pair, then mobile-stub pair)."
-        )
+        raise NoCertificateOnPhone(msg("phone.keystore.no_certificate", id=customer_id))
     return entry
 
 
@@ -161,19 +159,14 @@ def load_pending(home: PhoneHome, customer_id: str) -> PendingPairing | None:
             pfx_bytes=base64.b64decode(str(data["pfx"]), validate=True),
         )
     except (KeyError, ValueError, binascii.Error):
-        raise PhoneStoreCorrupt(
-            f"The pending pairing {path} is damaged; run: mobile-stub pair --give-up."
-        ) from None
+        raise PhoneStoreCorrupt(msg("phone.pending.damaged", path=path)) from None
 
 
 def require_pending(home: PhoneHome, customer_id: str) -> PendingPairing:
     """The customer's pending pairing, or ``NoPendingPairing``."""
     pending = load_pending(home, customer_id)
     if pending is None:
-        raise NoPendingPairing(
-            f"No received certificate is waiting for its password for {customer_id}; "
-            "scan the QR code with: mobile-stub pair --qr-png FILE."
-        )
+        raise NoPendingPairing(msg("phone.pending.none", id=customer_id))
     return pending
 
 

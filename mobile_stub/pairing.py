@@ -32,6 +32,7 @@ from mobile_stub.store import PhoneHome
 from mobile_stub.verdict import check_received_pfx
 from sync_client.api import SyncClient
 from sync_client.errors import PfxInvalid, WrongPfxPassword
+from sync_client.i18n import msg
 from sync_client.pairing import receive_pfx
 from sync_client.pfx import LoadedPfx, load_pfx
 from sync_client.qr import PairPayload
@@ -95,10 +96,7 @@ def finish_pairing(
     try:
         loaded = load_pfx(pending.pfx_bytes, password)
     except WrongPfxPassword:
-        raise WrongPfxPassword(
-            "The PFX password is wrong. The received certificate stays on this phone: run "
-            "mobile-stub pair --retry to type it again, or mobile-stub pair --give-up."
-        ) from None
+        raise WrongPfxPassword(msg("phone.pair.wrong_password")) from None
     except PfxInvalid:
         discard_pending(home, customer_id)
         raise

@@ -12,17 +12,21 @@ import getpass
 import sys
 
 from mobile_stub.errors import NoInput
+from sync_client.i18n import msg
 
 
 def read_secret(label: str) -> str:
-    """One secret: hidden input on a terminal, else the next line of standard input."""
+    """One secret: hidden input on a terminal, else the next line of standard input.
+
+    ``label`` is the prompt's name in the customer's language (``msg("phone.prompt.…")``).
+    """
     stdin = sys.stdin
     if stdin is not None and stdin.isatty():
         try:
-            return getpass.getpass(f"{label}: ")
+            return getpass.getpass(msg("phone.prompt.ask", label=label))
         except EOFError:
-            raise NoInput(f"No {label.lower()} was typed.") from None
+            raise NoInput(msg("phone.prompt.not_typed", label=label)) from None
     line = stdin.readline() if stdin is not None else ""
     if not line:
-        raise NoInput(f"The {label.lower()} is needed, and standard input has no more lines.")
+        raise NoInput(msg("phone.prompt.input_ended", label=label))
     return line.rstrip("\r\n")

@@ -5,16 +5,26 @@ Every function here is pure: it takes the values a command produced and returns 
 of them (``App.emit`` in :mod:`mobile_stub.cli`). Keys keep their order, since the JSON output
 is read by scripts and compared by tests.
 
+The text is in the language of the run, from the catalogue (``msg("phone.…")``); times are
+``sync_client.display.show_time`` (ROC year and Taipei time in zh-TW), certificate validity
+dates ``certificate_time``, as the original's certificate tables printed them. The JSON object
+is for programs: English, UTC (``sync_client.protocol.format_time``), never translated.
+
 Like the command line, this module imports no heavy module (httpx, cryptography, the QR stack):
 the types it names come in only for the type checker.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sync_client.protocol import format_time
+from mobile_stub.messages import describe_setting, msg, side_label, status_label
+from sync_client.display import certificate_time, display_width, pad, show_time
+from sync_client.protocol import format_time, parse_time
 from sync_client.security import SecuritySetting
 
 if TYPE_CHECKING:
@@ -24,8 +34,6 @@ if TYPE_CHECKING:
     from mobile_stub.verdict import Verdict
     from sync_client.api import HostStatus, LoginResult
 
-_STATUS_LABELS_ZH = {0: "有效憑證", 31: "即將到期"}
-
 
 class Rendered(NamedTuple):
     """A command's result twice over: the ``--json`` object and the text for a person."""
@@ -34,21 +42,39 @@ class Rendered(NamedTuple):
     text: str
 
 
+def _rows(rows: Sequence[tuple[str, str]], *, indent: str = "  ") -> list[str]:
+    """``label value`` lines, the values in one column (labels measured in display cells)."""
+    width = max((display_width(label) for label, _ in rows), default=0) + 1
+    return [f"{indent}{pad(label, width)}{value}".rstrip() for label, value in rows]
+
+
+def _setting(setting: SecuritySetting) -> str:
+    """``2 (登入後第一次下單詢問憑證密碼)``: the original's 安全設定值."""
+    return msg("phone.setting.value", setting=int(setting), description=describe_setting(setting))
+
+
 # -- login / logout -----------------------------------------------------------------------
 
 
 def render_login(server_url: str, result: LoginResult, setting: SecuritySetting) -> Rendered:
     """The phone is logged in to ``server_url``; ``setting`` is the one this login runs under."""
     lines = [
-        f"Logged in to {server_url} as {result.customer_id} "
-        f"(phone session until {format_time(result.expires_at)}).",
-        f"Security setting for this login: {int(setting)} ({setting.description}).",
+        msg(
+            "phone.login.done",
+            server=server_url,
+            id=result.customer_id,
+            until=show_time(result.expires_at),
+        ),
+        msg("phone.login.setting", setting=_setting(setting)),
     ]
     reminder = result.renewal_reminder
     if reminder:
         lines.append(
-            f"Reminder: your certificate {reminder.get('serial_display')} expires on "
-            f"{reminder.get('not_after')}; renew it on the PC (pc-client renew)."
+            msg(
+                "phone.login.renewal_reminder",
+                serial=reminder.get("serial_display", "-"),
+                date=_reminder_date(reminder.get("not_after")),
+            )
         )
     return Rendered(
         {
@@ -62,14 +88,22 @@ def render_login(server_url: str, result: LoginResult, setting: SecuritySetting)
     )
 
 
+def _reminder_date(raw: object) -> str:
+    """The reminder's expiry (the server's RFC 3339) as a person reads it; as sent if odd."""
+    if isinstance(raw, str):
+        with contextlib.suppress(ValueError):
+            return show_time(parse_time(raw))
+    return str(raw) if raw is not None else "-"
+
+
 def render_logout(session: PhoneSession | None, *, notified: bool) -> Rendered:
     """The session (``None``: there was none) has ended; ``notified``: the server was told."""
     if session is None:
-        text = "The phone was not logged in."
+        text = msg("phone.logout.none")
     elif notified:
-        text = f"Logged out ({session.customer_id})."
+        text = msg("phone.logout.done", id=session.customer_id)
     else:
-        text = f"Logged out ({session.customer_id}) on this phone; the server was not told."
+        text = msg("phone.logout.server_not_told", id=session.customer_id)
     return Rendered({"logged_out": session is not None, "server_notified": notified}, text)
 
 
@@ -78,17 +112,22 @@ def render_logout(session: PhoneSession | None, *, notified: bool) -> Rendered:
 
 def render_pairing_given_up(customer_id: str, *, discarded: bool) -> Rendered:
     """``pair --give-up``: whether a received file was waiting and is now gone."""
-    text = (
-        "The received certificate was discarded; start the pairing again on the PC."
-        if discarded
-        else "No received certificate was waiting."
-    )
+    text = msg("phone.pair.discarded") if discarded else msg("phone.pair.nothing_waiting")
     return Rendered({"discarded": discarded, "customer_id": customer_id}, text)
 
 
 def render_paired(paired: Paired) -> Rendered:
     """The certificate is now in the phone's keystore."""
     loaded = paired.loaded
+    lines = [
+        msg("phone.pair.done", id=loaded.customer_id, path=paired.keystore_path),
+        *_rows(
+            [
+                (msg("phone.row.serial"), loaded.serial_display),
+                (msg("phone.row.valid_to"), certificate_time(loaded.not_after)),
+            ]
+        ),
+    ]
     return Rendered(
         {
             "paired": True,
@@ -101,9 +140,7 @@ def render_paired(paired: Paired) -> Rendered:
             "slot_id": paired.slot_id,
             "reused_pending": paired.reused_pending,
         },
-        f"The certificate of {loaded.customer_id} is now on this phone: {paired.keystore_path}\n"
-        f"  Serial:    {loaded.serial_display}\n"
-        f"  Valid to:  {format_time(loaded.not_after)}",
+        "\n".join(lines),
     )
 
 
@@ -143,7 +180,10 @@ def render_status(
         "message": verdict.message,
         "advice": verdict.advice,
     }
-    return Rendered(data, _status_text(host, phone, pending, verdict.message, verdict.advice))
+    text = _status_text(
+        host, session, phone=phone, entry=entry, saved=saved, pending=pending, verdict=verdict
+    )
+    return Rendered(data, text)
 
 
 def _host_facts(host: HostStatus) -> dict[str, Any]:
@@ -167,47 +207,62 @@ def _host_facts(host: HostStatus) -> dict[str, Any]:
 
 def _status_text(
     host: HostStatus,
+    session: PhoneSession,
+    *,
     phone: dict[str, Any],
+    entry: KeystoreEntry | None,
+    saved: SecuritySetting,
     pending: bool,
-    message: str,
-    advice: str | None,
+    verdict: Verdict,
 ) -> str:
-    label = host.label + (
-        f" ({_STATUS_LABELS_ZH[host.code]})" if host.code in _STATUS_LABELS_ZH else ""
-    )
-    lines = ["Host (主機端憑證資訊)", f"  Customer ID (CN):  {host.customer_id}"]
-    lines.append(f"  Status:            {host.code} {label}")
+    """The original's 憑證資訊 screen, host above phone, then the verdict (檢核結果)."""
+    host_rows = [
+        (msg("phone.row.cn"), host.customer_id),
+        (msg("phone.row.status"), status_label(host.code, host.label)),
+    ]
     cert = host.certificate
     if cert is not None:
-        lines += [
-            f"  Serial:            {cert.serial_display}",
-            f"  Valid from:        {format_time(cert.not_before)}",
-            f"  Valid to:          {format_time(cert.not_after)}",
-        ]
-    lines += [
-        "Phone (手機端憑證資訊)",
-        f"  Keystore folder:   {phone['keystore']}",
-        f"  File name:         {phone['file']}{'' if phone['present'] else ' (none)'}",
-        f"  Security setting:  {phone['security_setting']} "
-        f"({SecuritySetting(phone['security_setting']).description}); this login runs under "
-        f"{phone['session_security_setting']}",
+        host_rows += _validity_rows(cert.serial_display, cert.not_before, cert.not_after)
+    file_name = (
+        phone["file"] if entry is not None else msg("phone.status.no_file", file=phone["file"])
+    )
+    phone_rows = [
+        (msg("phone.row.folder"), phone["keystore"]),
+        (msg("phone.row.file"), file_name),
+        (
+            msg("phone.row.security"),
+            msg(
+                "phone.status.security",
+                setting=_setting(saved),
+                session_setting=int(session.security_setting),
+            ),
+        ),
     ]
-    if phone.get("readable"):
-        lines += [
-            f"  CN:                {phone['subject_cn']}",
-            f"  Serial:            {phone['serial_display']}",
-            f"  Valid from:        {phone['not_before']}",
-            f"  Valid to:          {phone['not_after']}",
-        ]
-    if pending:
-        lines.append(
-            "A received certificate waits for its PFX password: mobile-stub pair --retry "
-            "(or pair --give-up)."
+    if entry is not None and entry.cert is not None:
+        phone_rows.append((msg("phone.row.cn"), str(phone.get("subject_cn") or "-")))
+        phone_rows += _validity_rows(
+            str(phone["serial_display"]),
+            entry.cert.not_valid_before_utc,
+            entry.cert.not_valid_after_utc,
         )
-    lines.append(f"Verdict: {message}")
-    if advice:
-        lines.append(advice)
+    # One column for both tables, as the original's screen lines them up.
+    rows = _rows([*host_rows, *phone_rows])
+    lines = [msg("phone.status.host"), *rows[: len(host_rows)]]
+    lines += [msg("phone.status.phone"), *rows[len(host_rows) :]]
+    if pending:
+        lines.append(msg("phone.status.pending"))
+    lines.append(msg("phone.status.verdict", verdict=verdict.message))
+    if verdict.advice:
+        lines.append(verdict.advice)
     return "\n".join(lines)
+
+
+def _validity_rows(serial: str, not_before: datetime, not_after: datetime) -> list[tuple[str, str]]:
+    return [
+        (msg("phone.row.serial"), serial),
+        (msg("phone.row.valid_from"), certificate_time(not_before)),
+        (msg("phone.row.valid_to"), certificate_time(not_after)),
+    ]
 
 
 # -- order --------------------------------------------------------------------------------
@@ -218,8 +273,15 @@ def render_order(result: dict[str, Any], *, password_asked: bool) -> Rendered:
     data = {**result, "password_asked": password_asked}
     return Rendered(
         data,
-        f"Order accepted: {data['side']} {data['quantity']} {data['symbol']} @ "
-        f"{data['price']} (order {data['order_id']}, signed with serial {data['serial']}).",
+        msg(
+            "phone.order.done",
+            side=side_label(str(data["side"])),
+            quantity=data["quantity"],
+            symbol=data["symbol"],
+            price=data["price"],
+            order_id=data["order_id"],
+            serial=data["serial"],
+        ),
     )
 
 
@@ -234,9 +296,12 @@ def render_security_setting(session: PhoneSession, saved: SecuritySetting) -> Re
             "security_setting": int(saved),
             "session_security_setting": int(session.security_setting),
         },
-        f"Security setting on this phone for {session.customer_id}: {int(saved)} "
-        f"({saved.description}). This login runs under setting "
-        f"{int(session.security_setting)}.",
+        msg(
+            "phone.setting.current",
+            id=session.customer_id,
+            setting=_setting(saved),
+            session_setting=int(session.security_setting),
+        ),
     )
 
 
@@ -248,6 +313,5 @@ def render_security_setting_saved(session: PhoneSession, chosen: SecuritySetting
             "security_setting": int(chosen),
             "session_security_setting": int(session.security_setting),
         },
-        f"Security setting {int(chosen)} saved ({chosen.description}); it takes effect from "
-        "the next login.",
+        msg("phone.setting.saved", setting=_setting(chosen)),
     )

@@ -29,6 +29,7 @@ from mobile_stub.store import (
 from sync_client.api import SyncClient
 from sync_client.errors import ClientError, InvalidInput, ServerRefused, SessionKeyInvalid
 from sync_client.fsio import read_file_limited, write_file_atomic
+from sync_client.i18n import msg
 from sync_client.keys import PrivateKey, certificate_fingerprint, key_matches_certificate
 from sync_client.protocol import format_time, parse_time
 from sync_client.security import SecuritySetting
@@ -82,16 +83,14 @@ def load_session(home: PhoneHome) -> PhoneSession | None:
             security_setting=SecuritySetting.parse(data["security_setting"]),
         )
     except (KeyError, ValueError, ClientError):
-        raise PhoneStoreCorrupt(
-            f"The session file {home.session_file} is damaged; log in again."
-        ) from None
+        raise PhoneStoreCorrupt(msg("phone.session.damaged", path=home.session_file)) from None
 
 
 def require_session(home: PhoneHome) -> PhoneSession:
     """The phone's session, or ``NotLoggedIn``."""
     session = load_session(home)
     if session is None:
-        raise NotLoggedIn("The phone is not logged in; run: mobile-stub login <customer ID>.")
+        raise NotLoggedIn(msg("phone.session.not_logged_in"))
     return session
 
 

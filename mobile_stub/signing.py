@@ -25,6 +25,7 @@ from mobile_stub.session import PhoneSession, keep_unlocked_key, unlocked_key
 from mobile_stub.store import PhoneHome, save_security_setting, saved_security_setting
 from sync_client.api import SyncClient
 from sync_client.errors import WrongPfxPassword
+from sync_client.i18n import msg
 from sync_client.keys import PrivateKey
 from sync_client.orders import build_order, sign_order
 from sync_client.pfx import load_pfx
@@ -86,18 +87,11 @@ def unlock_for_order(
         return UnlockedKey(key=loaded.key, cert=loaded.cert, password_asked=True)
     stored = load_password(keyring_account(home, session.customer_id))
     if stored is None:
-        raise PhoneError(
-            "Setting 3 is chosen but no PFX password is stored on this phone; run "
-            "mobile-stub security-setting 3 again.",
-            code="no_stored_password",
-        )
+        raise PhoneError(msg("phone.order.no_stored_password"), code="no_stored_password")
     try:
         loaded = load_pfx(entry.pfx_bytes, stored)
     except WrongPfxPassword:
-        raise WrongPfxPassword(
-            "The stored PFX password no longer opens the certificate on this phone; run "
-            "mobile-stub security-setting 3 again."
-        ) from None
+        raise WrongPfxPassword(msg("phone.order.stored_password_wrong")) from None
     return UnlockedKey(key=loaded.key, cert=loaded.cert, password_asked=False)
 
 
@@ -144,9 +138,7 @@ def change_security_setting(
     """
     entry = require_certificate(home, session.customer_id)
     if setting is SecuritySetting.NEVER and not credential_store_available():
-        raise CredentialStoreUnavailable(
-            "No credential store is available on this computer; setting 3 cannot be used."
-        )
+        raise CredentialStoreUnavailable(msg("phone.setting.no_credential_store"))
     password = read_password()
     load_pfx(entry.pfx_bytes, password)
     account = keyring_account(home, session.customer_id)

@@ -3,7 +3,8 @@
     <home>/session.json            the phone session (token, customer, setting for this login)
     <home>/session-key             setting 2: the key, sealed under the session's unlock
                                    secret (which only the server holds) until logout
-    <home>/settings.json           the phone's security setting per customer (default 2)
+    <home>/settings.json           the phone's security setting per customer (default 2), and
+                                   the language chosen with --lang
     <home>/keystore/<ID>.pfx       the certificate, as the PC sent it (PFX password-protected)
     <home>/keystore/<ID>.json      its public description (certificate PEM, hash of the PFX)
     <home>/pending/<ID>.json       a received PFX waiting for the right password
@@ -26,8 +27,9 @@ from typing import Any
 import platformdirs
 
 from mobile_stub.errors import PhoneStoreCorrupt
-from sync_client.errors import InvalidInput
+from sync_client.errors import ClientError, InvalidInput
 from sync_client.fsio import read_file_limited, write_file_atomic
+from sync_client.i18n import msg
 from sync_client.security import DEFAULT_SETTING, SecuritySetting
 
 HOME_ENV = "MOBILE_STUB_HOME"
@@ -101,7 +103,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
     except (UnicodeDecodeError, ValueError):
         data = None
     if not isinstance(data, dict):
-        raise PhoneStoreCorrupt(f"The file {path} is damaged; delete it and try again.")
+        raise PhoneStoreCorrupt(msg("phone.store.damaged", path=path))
     return data
 
 
@@ -125,7 +127,7 @@ def saved_security_setting(home: PhoneHome, customer_id: str) -> SecuritySetting
     try:
         return SecuritySetting.parse(chosen[customer_id])
     except InvalidInput:
-        raise PhoneStoreCorrupt(f"The file {home.settings_file} is damaged.") from None
+        raise PhoneStoreCorrupt(msg("phone.store.damaged", path=home.settings_file)) from None
 
 
 def save_security_setting(home: PhoneHome, customer_id: str, setting: SecuritySetting) -> None:
@@ -137,4 +139,31 @@ def save_security_setting(home: PhoneHome, customer_id: str, setting: SecuritySe
         chosen = {}
     chosen[customer_id] = int(setting)
     data["security_settings"] = chosen
+    write_json_private(home.settings_file, data)
+
+
+# -- the phone's language -----------------------------------------------------------------
+
+
+def saved_language(home: PhoneHome) -> str | None:
+    """The language ``--lang`` chose earlier on this phone, if the settings can be read.
+
+    Read before the command line is parsed, so never an error: a damaged or unreadable file
+    means "nothing remembered", and the command itself reports the damage if it reads it.
+    """
+    try:
+        data = read_json(home.settings_file) or {}
+    except (ClientError, OSError):
+        return None
+    value = data.get("language")
+    return value if isinstance(value, str) else None
+
+
+def save_language(home: PhoneHome, language: str) -> None:
+    """Remember ``language`` for later runs, beside the security settings."""
+    home.ensure()
+    data = read_json(home.settings_file) or {}
+    if data.get("language") == language:
+        return
+    data["language"] = language
     write_json_private(home.settings_file, data)

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mobile_stub.errors import PairingRefused
+from mobile_stub.messages import status_label
 from sync_client.api import HostStatus
+from sync_client.i18n import msg
 from sync_client.keys import key_matches_certificate
 from sync_client.pfx import LoadedPfx
 from sync_client.verdict import check_match
@@ -18,15 +20,11 @@ NONE_ON_PHONE = "none_on_phone"
 MISMATCH = "mismatch"
 UNREADABLE = "unreadable"
 
-_ADVICE = (
-    "Put the latest valid certificate on this phone: run pc-client pair on the PC and "
-    "mobile-stub pair here."
-)
-
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of the certificate check (function 1), as the phone shows it."""
+    """The outcome of the certificate check (function 1), as the phone shows it: ``code`` for
+    programs, ``message`` and ``advice`` in the customer's language."""
 
     code: str
     message: str
@@ -42,27 +40,29 @@ def check_received_pfx(loaded: LoadedPfx, *, customer_id: str, host: HostStatus)
     (``certificate_not_current``).
     """
     if not key_matches_certificate(loaded.key, loaded.cert):
-        raise PairingRefused(
-            "The private key in the received file does not match its certificate.",
-            code="pfx_invalid",
-        )
+        raise PairingRefused(msg("phone.pair.key_mismatch"), code="pfx_invalid")
     if loaded.customer_id != customer_id:
         raise PairingRefused(
-            f"The received certificate belongs to {loaded.customer_id}, but the phone is logged "
-            f"in as {customer_id}.",
+            msg("phone.pair.wrong_customer", owner=loaded.customer_id, id=customer_id),
             code="pfx_wrong_customer",
         )
     current = host.certificate
     if not host.is_valid or current is None:
         raise PairingRefused(
-            f"The host has no valid certificate for {customer_id} (status {host.code} "
-            f"{host.label}); the received one cannot be used.",
+            msg(
+                "phone.pair.host_not_valid",
+                id=customer_id,
+                status=status_label(host.code, host.label),
+            ),
             code="certificate_not_current",
         )
     if current.fingerprint_sha256 != loaded.fingerprint_sha256:
         raise PairingRefused(
-            "The received certificate is not your current valid certificate at the host "
-            f"(the host has serial {current.serial_display}). {_ADVICE}",
+            msg(
+                "phone.pair.not_current",
+                serial=current.serial_display,
+                advice=msg("phone.advice.pair_again"),
+            ),
             code="certificate_not_current",
         )
 
@@ -75,16 +75,10 @@ def match_verdict(host: HostStatus, *, on_phone: bool, phone_fingerprint: str | 
     """
     if not on_phone:
         return Verdict(
-            NONE_ON_PHONE,
-            "No certificate on this phone matches the host (您的手機中沒有與主機相同之憑證).",
-            _ADVICE,
+            NONE_ON_PHONE, msg("phone.verdict.none_on_phone"), msg("phone.advice.pair_again")
         )
     if phone_fingerprint is None:
-        return Verdict(
-            UNREADABLE,
-            "The certificate file on this phone cannot be described without its password.",
-            _ADVICE,
-        )
+        return Verdict(UNREADABLE, msg("phone.verdict.unreadable"), msg("phone.advice.pair_again"))
     check = check_match(
         host_code=host.code,
         host_fingerprint=host.certificate.fingerprint_sha256 if host.certificate else None,
@@ -92,5 +86,6 @@ def match_verdict(host: HostStatus, *, on_phone: bool, phone_fingerprint: str | 
     )
     # On the phone "match" means usable: the host's latest certificate, and a valid one.
     if check.usable:
-        return Verdict(MATCH, "The certificate on this phone matches the host (憑證相符).")
-    return Verdict(MISMATCH, "Certificate mismatch (憑證不相符).", _ADVICE)
+        return Verdict(MATCH, msg("phone.verdict.match"))
+    # 憑證不相符, the original's own words, shared with pc-client.
+    return Verdict(MISMATCH, msg("verdict.mismatch"), msg("phone.advice.pair_again"))

@@ -37,6 +37,15 @@ def no_credential_store() -> Iterator[None]:
         keyring.set_keyring(previous)
 
 
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An English run unless a test asks for another language: whatever the locale of the
+    machine running the tests, and with no remembered choice from the environment."""
+    for name in ("LC_ALL", "LC_MESSAGES", "MOBILE_STUB_LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -12,6 +12,7 @@ import io
 import json
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -176,12 +177,19 @@ class Phone:
         self._monkeypatch = monkeypatch
         self._capsys = capsys
 
-    def run(self, *args: str, input: str = "", as_json: bool = True) -> Result:
+    def run(
+        self,
+        *args: str,
+        input: str = "",
+        as_json: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> Result:
+        """``mobile-stub --home HOME [--json] ARGS``; ``environ`` replaces the process's."""
         stdin = io.StringIO(input)
         self._monkeypatch.setattr(sys, "stdin", stdin)
         self._capsys.readouterr()
         argv = ["--home", str(self.home), *(["--json"] if as_json else []), *args]
-        rc = main(argv, http=self.world.http)
+        rc = main(argv, http=self.world.http, environ=environ)
         captured = self._capsys.readouterr()
         return Result(rc, captured.out, captured.err, stdin.read())
 
