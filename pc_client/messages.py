@@ -231,3 +231,5 @@ def pair_png_text(path: Path, *, kept: bool) -> str:
 # security-setting command's success line, as the original said them.
 PROCESSING: Final = N_("progress.processing")
 SETTING_DONE: Final = N_("setting.done")
+# ``pair --no-wait --timeout S``: a usage error (click shows it as one).
+PAIR_TIMEOUT_WITH_NO_WAIT: Final = N_("pair.timeout_with_no_wait")
