@@ -203,11 +203,11 @@ def render_qr_terminal(payload: str, *, light_ink: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_qr_png(payload: str, path: Path, *, scale: int = 8) -> None:
-    """Write the QR code as a black-on-white PNG, ``scale`` pixels per module, mode 0600.
+def render_qr_png_bytes(payload: str, *, scale: int = 8) -> bytes:
+    """The QR code as a black-on-white PNG image, ``scale`` pixels per module.
 
-    The image carries the relay key, so it is written like any other secret: atomically and
-    readable by its owner only.
+    The image carries the relay key: whoever receives these bytes (a file, a web page served
+    on 127.0.0.1 only) must treat them as a secret.
     """
     if scale < 1:
         raise InvalidInput(msg("sdk.qr.scale"))
@@ -219,7 +219,16 @@ def render_qr_png(payload: str, path: Path, *, scale: int = 8) -> None:
     image = image.resize((size * scale, size * scale), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    write_file_atomic(path, buffer.getvalue(), mode=0o600)
+    return buffer.getvalue()
+
+
+def render_qr_png(payload: str, path: Path, *, scale: int = 8) -> None:
+    """Write the QR code as a black-on-white PNG, ``scale`` pixels per module, mode 0600.
+
+    The image carries the relay key, so it is written like any other secret: atomically and
+    readable by its owner only.
+    """
+    write_file_atomic(path, render_qr_png_bytes(payload, scale=scale), mode=0o600)
 
 
 def decode_qr_png(path: Path) -> str:
