@@ -1,8 +1,12 @@
-"""What every command is given: the options, the store, the server, the prompts.
+"""What every operation and command is given: the options, the store, the server, the prompts.
 
-``Options`` is read once from the flags and the environment (nothing else reads it); ``App``
-wires the store and a ``SyncClient`` from it. Commands return a ``Result``: a JSON-able dict for
-``--json`` and the lines a person reads otherwise; the command line prints one or the other.
+``Options`` is read once from the flags and the environment (nothing else reads it).
+``Context`` wires the store and a ``SyncClient`` from it: it is all that an operation
+(``pc_client.operations``) is given, and it has no way to ask the user anything, so an
+operation cannot prompt by mistake. ``App`` is a ``Context`` plus the ``Prompter``: one run of
+the command line. The local web page builds a ``Context`` of its own. Commands return a
+``Result``: a JSON-able dict for ``--json`` and the lines a person reads otherwise; the
+command line prints one or the other.
 
 Two environment variables exist for tests only (documented in ``pc-client --help``):
 
@@ -27,10 +31,10 @@ import httpx
 from pc_client.errors import NotLoggedIn
 from pc_client.messages import msg
 from pc_client.prompts import Prompter
-from pc_client.records import DEFAULT_PASSWORD_MIN_LENGTH, Session
+from pc_client.records import Session
 from pc_client.store import Store, default_home
 from sync_client.api import SyncClient
-from sync_client.errors import InvalidInput, ServerUnreachable
+from sync_client.errors import InvalidInput
 from sync_client.pfx import DEFAULT_PFX_ITERATIONS
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8000"
@@ -88,22 +92,23 @@ class Result:
     exit_code: int = 0  # non-zero: the command ran but reports a problem (doctor)
 
 
-class App:
-    """One run of ``pc-client``. ``http`` is injected by tests (Starlette's ``TestClient``)."""
+class Context:
+    """What an operation needs: the options, the store folder, the server (and the test hook).
 
-    def __init__(
-        self, options: Options, *, http: httpx.Client | None = None, stdin: TextIO | None = None
-    ) -> None:
+    ``http`` is injected by tests (Starlette's ``TestClient``) and by nothing else. There is no
+    prompter here on purpose: operations take every answer as an argument.
+    """
+
+    def __init__(self, options: Options, *, http: httpx.Client | None = None) -> None:
         self.options = options
         self.store = Store(
             options.home, pfx_iterations=options.pfx_iterations, checkpoint=self.checkpoint
         )
-        self.prompter = Prompter(stdin if stdin is not None else sys.stdin)
         self._http = http
         self._client: SyncClient | None = None
 
     def __repr__(self) -> str:
-        return f"App(home={str(self.options.home)!r}, server={self.server_url!r})"
+        return f"{type(self).__name__}(home={str(self.options.home)!r}, server={self.server_url!r})"
 
     # -- the test hook ----------------------------------------------------------------------
 
@@ -154,22 +159,26 @@ class App:
             raise NotLoggedIn(msg("session.no_customer"))
         return remembered
 
-    def password_min_length(self) -> int:
-        """The server's minimum PFX password length; the last one seen if it cannot answer."""
-        try:
-            policy = self.client().policy()
-        except ServerUnreachable:
-            return self.store.load_settings().pfx_password_min_length
-        value = policy.get("pfx_password_min_length")
-        return value if isinstance(value, int) and value > 0 else DEFAULT_PASSWORD_MIN_LENGTH
-
     def remember_server(self) -> None:
         """After a command succeeded: remember ``--server`` for the next runs."""
         if self.options.server_url and self.store.home.is_dir():
             self.store.update_settings(server_url=self.options.server_url)
 
     def close(self) -> None:
-        # An injected client belongs to the caller (a test); only ours is closed here.
         """Close the HTTP client this run opened (never an injected one)."""
+        # An injected client belongs to the caller (a test); only ours is closed here.
         if self._client is not None and self._http is None:
             self._client.close()
+
+
+class App(Context):
+    """One run of ``pc-client``: a ``Context`` and the prompts (``stdin`` is injected by tests).
+
+    Only the click commands touch ``prompter``; they pass the answers on to the operations.
+    """
+
+    def __init__(
+        self, options: Options, *, http: httpx.Client | None = None, stdin: TextIO | None = None
+    ) -> None:
+        super().__init__(options, http=http)
+        self.prompter = Prompter(stdin if stdin is not None else sys.stdin)

@@ -6,7 +6,7 @@ until a login finds another setting, updated when the PFX password changes.
 Setting 2 ("ask on the first order after login") keeps no password anywhere. After the first
 order of a login the unlocked key waits in the store as ``session-key``, sealed under the login
 session's unlock secret, which only the server holds and which dies with the session
-(``sync_client.session_key``, ``pc_client.commands.order``). So setting 2 needs no credential
+(``sync_client.session_key``, ``pc_client.operations.order``). So setting 2 needs no credential
 store, and neither the password nor an openable key is ever on disk.
 """
 

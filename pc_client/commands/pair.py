@@ -1,23 +1,18 @@
 """``pair``: function 5, upload to phone (憑證上傳手機).
 
-    host ↔ client check (as ``status``) ─▶ the PFX password opens <ID>.pfx
-    ─▶ send_pfx (slot + sealed upload) ─▶ QR code (terminal + PNG)
-    ─▶ wait_for_outcome ─▶ claimed / expired / cancelled (or --timeout, Ctrl-C: cancel)
+    check_pairing (as ``status``) ─▶ the PFX password ─▶ start_pairing (slot + sealed upload)
+    ─▶ QR code (terminal + PNG) ─▶ wait_for_phone ─▶ claimed / expired / cancelled
+    (or --timeout, Ctrl-C: cancel_pairing)
 
-Both checks come before anything reaches the relay: a mismatch or a wrong password opens no
-slot. The PFX goes out byte for byte as stored, still under its password, sealed by
-``sync_client.pairing.send_pfx`` under a fresh relay key that only the QR code carries.
+The pairing itself is ``pc_client.operations.pair``'s; this command adds what only a command
+line has: the PNG file, the countdown on a terminal, Ctrl-C.
 
-The QR image holds that key, so it is written 0600 (``render_qr_png``) and removed as soon as
-this command stops watching the slot, however the slot ended, also at a ``--qr-png`` path the
-user chose: once the slot has ended the image is worthless, and a file holding a key should
-not outlive its use. Only ``--no-wait`` leaves it, since the slot is still open then (and it
-is useless two minutes later). The key is printed nowhere else: no message, no log line; only
-``--json`` shows the payload, for testers who hand it to ``mobile-stub pair --payload``.
-
-The time left is measured on the server's clock (``expires_at`` against ``server_time`` from
-``/policy``), then counted on the monotonic clock, so a PC whose clock is off still shows the
-right time and still waits long enough to hear "expired" from the server.
+The QR image holds the relay key, so it is written 0600 and removed as soon as this command
+stops watching the slot, however the slot ended, also at a ``--qr-png`` path the user chose:
+once the slot has ended the image is worthless, and a file holding a key should not outlive
+its use. Only ``--no-wait`` leaves it, since the slot is still open then (and it is useless two
+minutes later). The key is printed nowhere else: no message, no log line; only ``--json``
+shows the payload, for testers who hand it to ``mobile-stub pair --payload``.
 """
 
 from __future__ import annotations
@@ -26,69 +21,47 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from pc_client.app import App, Result
-from pc_client.commands.status import gather, status_label
-from pc_client.errors import CertificateMismatch
-from pc_client.messages import msg
-from pc_client.render import show_time
-from sync_client.api import SlotState, SyncClient
-from sync_client.errors import ClientError, InvalidInput
-from sync_client.pairing import (
-    CANCELLED,
-    CLAIMED,
-    DEFAULT_WAIT_STEP,
-    EXPIRED,
-    OPEN,
-    Handoff,
-    send_pfx,
-    wait_for_outcome,
+from pc_client.messages import msg, pair_png_text
+from pc_client.operations.pair import (
+    EXPIRY_GRACE,
+    STOPPED_AT_DEADLINE,
+    Countdown,
+    Pairing,
+    PairingOutcome,
+    cancel_pairing,
+    check_pairing,
+    measure_countdown,
+    start_pairing,
+    wait_for_phone,
 )
-from sync_client.pfx import LoadedPfx, load_pfx
-from sync_client.protocol import format_time, parse_time
-from sync_client.qr import render_qr_png, render_qr_terminal
+from pc_client.render import show_time
+from sync_client.errors import InvalidInput
+from sync_client.fsio import write_file_atomic
+from sync_client.pairing import CLAIMED, DEFAULT_WAIT_STEP, EXPIRED, OPEN
+from sync_client.protocol import format_time
+
+__all__ = [
+    "EXPIRY_GRACE",
+    "QR_PNG_NAME",
+    "Countdown",
+    "PayloadText",
+    "format_left",
+    "measure_countdown",
+    "pair",
+]
 
 QR_PNG_NAME = "pair-qr.png"
 # A claim wakes the long-poll at once whatever the step; on a terminal a shorter step only
 # redraws the time left more often. Elsewhere nothing is redrawn, so the SDK's step will do.
 COUNTDOWN_STEP = 5.0
-# How long past the slot's expiry to keep asking: the server, not the PC, declares "expired".
-EXPIRY_GRACE = 15.0
 EXIT_INTERRUPTED = 130
-
-
-@dataclass(frozen=True)
-class Countdown:
-    """The slot's time left, anchored on a monotonic reading; the PC's wall clock plays no part.
-
-    ``left_at_start`` is ``expires_at`` minus the server's time, as measured at ``started``.
-    """
-
-    started: float
-    left_at_start: float
-
-    def left(self, now: float) -> float:
-        """Seconds left at monotonic time ``now`` (never negative)."""
-        return max(0.0, self.left_at_start - (now - self.started))
-
-    def deadline(self, timeout: float | None) -> float:
-        """When to stop waiting: after ``timeout`` seconds, or a little after the expiry."""
-        until_expired = max(0.0, self.left_at_start) + EXPIRY_GRACE
-        return self.started + (until_expired if timeout is None else min(timeout, until_expired))
-
-
-def measure_countdown(*, expires_at: datetime, server_now: datetime, started: float) -> Countdown:
-    """The countdown of a slot that expires at ``expires_at`` (the server's clock).
-
-    ``server_now`` is the server's time as read at monotonic time ``started``.
-    """
-    return Countdown(started, (expires_at - server_now).total_seconds())
+STOPPED_BY_INTERRUPT = "interrupt"
 
 
 def format_left(seconds: float) -> str:
@@ -108,15 +81,6 @@ class PayloadText(str):
 
     def __repr__(self) -> str:
         return "'<QR payload: hidden>'"
-
-
-@dataclass(frozen=True, repr=False)
-class _Ready:
-    """What the checks produced: the file as stored, opened, for one customer."""
-
-    customer_id: str
-    pfx_bytes: bytes
-    loaded: LoadedPfx
 
 
 @click.command()
@@ -163,78 +127,47 @@ def pair(app: App, qr_png: Path | None, no_wait: bool, timeout: float | None) ->
     if no_wait and timeout is not None:
         raise click.UsageError("--timeout has no effect with --no-wait.")
     png_path = (qr_png or app.store.home / QR_PNG_NAME).absolute()
-    ready = _check_and_open(app, png_path)
-    client = app.client()
-    server_now = _server_time(client)
-    started = time.monotonic()  # the countdown's anchor: when the server said server_now
-    handoff = send_pfx(
-        client,
-        pfx_bytes=ready.pfx_bytes,
-        customer_id=ready.customer_id,
-        certificate_fingerprint=ready.loaded.fingerprint_sha256,
-    )
+    checked = check_pairing(app)
+    _check_png_path(png_path)
+    password = app.prompter.secret(msg("prompt.pfx_password"))
+    pairing = start_pairing(app, password=password, checked=checked)
     screen = _Screen(enabled=not app.options.as_json)
-    data = _answer(ready, handoff, png_path)
+    data = _answer(pairing, png_path)
     keep_png = False
     try:
         # From here on the slot is open: any failure (or Ctrl-C) cancels it.
-        with _cancel_on_failure(client, handoff.slot_id):
-            _write_png(handoff, png_path)
-            screen.show_qr(handoff, ready, png_path, no_wait=no_wait)
+        with _cancel_on_failure(app, pairing):
+            _write_png(pairing, png_path)
+            screen.show_qr(pairing, png_path, no_wait=no_wait)
             if no_wait:
                 keep_png = True  # the QR code still works: the image is the user's now
                 return Result(
                     {**data, "outcome": OPEN, "qr_png_removed": False},
-                    [msg("pair.no_wait", until=show_time(handoff.expires_at))],
+                    [msg("pair.no_wait", until=show_time(pairing.expires_at))],
                 )
-            countdown = measure_countdown(
-                expires_at=handoff.expires_at, server_now=server_now, started=started
-            )
-            outcome, stopped_by = _wait(client, handoff, countdown, screen, timeout)
+            outcome, stopped_by = _wait(app, pairing, screen, timeout)
     finally:
         screen.end_wait()
         if not keep_png:
             _remove_png(png_path)
     data.update(outcome=outcome, qr_png_removed=not png_path.exists())
-    return _report(data, outcome=outcome, stopped_by=stopped_by, ready=ready, timeout=timeout)
+    return _report(data, outcome=outcome, stopped_by=stopped_by, pairing=pairing, timeout=timeout)
 
 
 # -- steps -------------------------------------------------------------------------------------
 
 
-def _check_and_open(app: App, png_path: Path) -> _Ready:
-    """The checks of function 5, all before the relay hears of it: match, file, password."""
-    view = gather(app)
-    if not view.check.usable:
-        reason = msg("verdict." + view.check.verdict.value)
-        if view.check.verdict.value == "match":
-            reason = msg("export.host_not_valid", label=status_label(view.host.code))
-        raise CertificateMismatch(msg("pair.refused", reason=reason))
-    assert view.host.certificate is not None  # usable: the host has a valid certificate
+def _check_png_path(png_path: Path) -> None:
+    """The image must be writable where it goes, before the password is asked."""
     if png_path.is_dir():
         raise InvalidInput(msg("pair.png_is_folder", path=png_path), code="cannot_write")
     if not png_path.parent.is_dir():
         raise InvalidInput(msg("pair.png_no_folder", path=png_path.parent), code="cannot_write")
-    password = app.prompter.secret(msg("prompt.pfx_password"))
-    pfx_bytes = app.store.read_pfx_bytes(view.customer_id)
-    loaded = load_pfx(pfx_bytes, password)  # WrongPfxPassword
-    if loaded.fingerprint_sha256 != view.host.certificate.fingerprint_sha256:
-        raise CertificateMismatch(msg("export.changed"))
-    return _Ready(view.customer_id, pfx_bytes, loaded)
 
 
-def _server_time(client: SyncClient) -> datetime:
-    """The server's clock (``/policy``), to count the slot's lifetime in its terms."""
-    raw = client.policy().get("server_time")
+def _write_png(pairing: Pairing, path: Path) -> None:
     try:
-        return parse_time(str(raw))
-    except ValueError:
-        return datetime.now(UTC)  # a server that does not say: trust this PC's clock
-
-
-def _write_png(handoff: Handoff, path: Path) -> None:
-    try:
-        render_qr_png(handoff.payload, path)
+        write_file_atomic(path, pairing.qr_png_bytes(), mode=0o600)
     except OSError as exc:
         raise InvalidInput(
             msg("store.cannot_write", path=path, reason=exc.strerror or type(exc).__name__),
@@ -243,52 +176,35 @@ def _write_png(handoff: Handoff, path: Path) -> None:
 
 
 def _wait(
-    client: SyncClient,
-    handoff: Handoff,
-    countdown: Countdown,
-    screen: _Screen,
-    timeout: float | None,
+    app: App, pairing: Pairing, screen: _Screen, timeout: float | None
 ) -> tuple[str, str | None]:
     """Wait for the slot's end: (final state, ``"timeout"``/``"interrupt"``/``None``).
 
-    When the PC stops watching (the deadline, Ctrl-C) it cancels the slot: a QR code nobody
+    When the PC stops watching (the deadline, Ctrl-C) the slot is cancelled: a QR code nobody
     watches must not keep working.
     """
-    screen.draw(countdown)
+    screen.draw(pairing.seconds_left(time.monotonic()))
     try:
-        outcome = wait_for_outcome(
-            client,
-            handoff.slot_id,
-            deadline=countdown.deadline(timeout),
-            on_tick=lambda state: screen.tick(countdown, state),
+        outcome = wait_for_phone(
+            app,
+            pairing,
+            timeout=timeout,
+            on_tick=screen.tick,
             wait_step=COUNTDOWN_STEP if screen.live else DEFAULT_WAIT_STEP,
         )
     except KeyboardInterrupt:
-        return _cancel(client, handoff.slot_id), "interrupt"
-    if outcome == OPEN:
-        return _cancel(client, handoff.slot_id), "timeout"
-    return outcome, None
+        return cancel_pairing(app, pairing).state, STOPPED_BY_INTERRUPT
+    return outcome.state, outcome.stopped_by
 
 
 @contextlib.contextmanager
-def _cancel_on_failure(client: SyncClient, slot_id: str) -> Iterator[None]:
+def _cancel_on_failure(app: App, pairing: Pairing) -> Iterator[None]:
     """Cancel the slot (best effort) if the block fails, then let the failure through."""
     try:
         yield
     except BaseException:
-        with contextlib.suppress(ClientError):
-            client.cancel_slot(slot_id)
+        cancel_pairing(app, pairing)
         raise
-
-
-def _cancel(client: SyncClient, slot_id: str) -> str:
-    """Cancel the slot, then ask how it ended: a phone may have taken it at the last moment."""
-    with contextlib.suppress(ClientError):
-        client.cancel_slot(slot_id)
-    try:
-        return client.wait_slot(slot_id, after=OPEN, wait=0).state
-    except ClientError:
-        return CANCELLED
 
 
 def _remove_png(path: Path) -> None:
@@ -300,16 +216,16 @@ def _remove_png(path: Path) -> None:
 # -- what the user sees ------------------------------------------------------------------------
 
 
-def _answer(ready: _Ready, handoff: Handoff, png: Path) -> dict[str, Any]:
+def _answer(pairing: Pairing, png: Path) -> dict[str, Any]:
     """The ``--json`` fields of every outcome. ``payload`` carries the relay key."""
     return {
-        "customer_id": ready.customer_id,
-        "serial": str(ready.loaded.serial),
-        "serial_display": ready.loaded.serial_display,
-        "fingerprint_sha256": ready.loaded.fingerprint_sha256,
-        "slot_id": handoff.slot_id,
-        "expires_at": format_time(handoff.expires_at),
-        "payload": PayloadText(handoff.payload),
+        "customer_id": pairing.customer_id,
+        "serial": str(pairing.serial),
+        "serial_display": pairing.serial_display,
+        "fingerprint_sha256": pairing.fingerprint_sha256,
+        "slot_id": pairing.slot_id,
+        "expires_at": format_time(pairing.expires_at),
+        "payload": PayloadText(pairing.payload),
         "qr_png": str(png),
     }
 
@@ -319,17 +235,17 @@ def _report(
     *,
     outcome: str,
     stopped_by: str | None,
-    ready: _Ready,
+    pairing: Pairing,
     timeout: float | None,
 ) -> Result:
     if outcome == CLAIMED:
         # Even after Ctrl-C or --timeout: if the phone took it first, that is what happened.
         return Result(data, [msg("pair.claimed"), msg("pair.claimed_next")])
-    if stopped_by == "interrupt":
+    if stopped_by == STOPPED_BY_INTERRUPT:
         code, text, exit_code = "interrupted", msg("pair.interrupted"), EXIT_INTERRUPTED
     elif outcome == EXPIRED:
-        code, text, exit_code = "slot_expired", msg("pair.expired", id=ready.customer_id), 1
-    elif stopped_by == "timeout" and timeout is not None:
+        code, text, exit_code = "slot_expired", msg("pair.expired", id=pairing.customer_id), 1
+    elif stopped_by == STOPPED_AT_DEADLINE and timeout is not None:
         code, text, exit_code = "pair_timeout", msg("pair.timeout", seconds=f"{timeout:g}"), 1
     else:
         code, text, exit_code = "slot_cancelled", msg("pair.cancelled"), 1
@@ -349,36 +265,35 @@ class _Screen:
         self.live = enabled and _stdout_is_terminal()
         self._drawn = 0
 
-    def show_qr(self, handoff: Handoff, ready: _Ready, png: Path, *, no_wait: bool) -> None:
+    def show_qr(self, pairing: Pairing, png: Path, *, no_wait: bool) -> None:
         if not self.enabled:
             return
-        loaded = ready.loaded
         click.echo(
             msg(
                 "pair.intro",
-                id=ready.customer_id,
-                serial=loaded.serial_display,
-                until=show_time(loaded.not_after),
+                id=pairing.customer_id,
+                serial=pairing.serial_display,
+                until=show_time(pairing.not_after),
             )
         )
-        click.echo(msg("pair.instructions", id=ready.customer_id))
+        click.echo(msg("pair.instructions", id=pairing.customer_id))
         click.echo("")
-        click.echo(render_qr_terminal(handoff.payload), nl=False)
-        click.echo(msg("pair.png_kept" if no_wait else "pair.png", path=png))
+        click.echo(pairing.qr_terminal_text(), nl=False)
+        click.echo(pair_png_text(png, kept=no_wait))
         if not no_wait and not self.live:
-            click.echo(msg("pair.waiting_until", until=show_time(handoff.expires_at)))
+            click.echo(msg("pair.waiting_until", until=show_time(pairing.expires_at)))
 
-    def draw(self, countdown: Countdown) -> None:
+    def draw(self, seconds_left: float) -> None:
         if not self.live:
             return
-        line = msg("pair.waiting", left=format_left(countdown.left(time.monotonic())))
+        line = msg("pair.waiting", left=format_left(seconds_left))
         # Pad over the previous line instead of ANSI codes: any terminal shows this right.
         click.echo("\r" + line.ljust(self._drawn), nl=False)
         self._drawn = len(line)
 
-    def tick(self, countdown: Countdown, state: SlotState) -> None:
-        if state.state == OPEN:
-            self.draw(countdown)
+    def tick(self, outcome: PairingOutcome) -> None:
+        if outcome.state == OPEN:
+            self.draw(outcome.seconds_left)
 
     def end_wait(self) -> None:
         if self._drawn:

@@ -1,15 +1,20 @@
 """``passwd`` (function 8) and ``security-setting`` (function 9): the PFX password and how
-often orders ask for it."""
+often orders ask for it. The work is ``pc_client.operations.password``'s."""
 
 from __future__ import annotations
 
 import click
 
-from pc_client import remember
 from pc_client.app import App, Result
+from pc_client.commands.questions import ask_new_password
 from pc_client.messages import describe_setting, msg
-from pc_client.passwords import check_new_password
-from sync_client.security import CredentialStoreUnavailable, SecuritySetting
+from pc_client.operations.password import (
+    change_pfx_password,
+    check_change_password,
+    check_security_setting,
+    read_security_setting,
+    set_security_setting,
+)
 
 
 @click.command()
@@ -27,27 +32,19 @@ def passwd(app: App) -> Result:
     otherwise), letters or digits only. The old file stays until the new one is written and
     opens with the new password.
     """
-    customer_id = app.customer_id()
-    store = app.store
-    store.read_pfx_bytes(customer_id)  # no file: refuse before asking anything
-    min_length = app.password_min_length()
+    checked = check_change_password(app)
     current = app.prompter.secret(msg("prompt.current_password"))
-    password = app.prompter.secret(msg("prompt.new_password"))
-    again = app.prompter.secret(msg("prompt.new_password_again"))
-    loaded = store.open_pfx(customer_id, current)
-    check_new_password(password, again, min_length=min_length)
-    pfx_bytes = store.build_pfx(
-        customer_id=customer_id,
-        key=loaded.key,
-        cert=loaded.cert,
-        chain=loaded.chain,
-        password=password,
+    password, again = ask_new_password(app)
+    changed = change_pfx_password(
+        app,
+        current_password=current,
+        new_password=password,
+        new_password_again=again,
+        checked=checked,
     )
-    store.install_pfx(customer_id, pfx_bytes, password)
-    remember.replace_remembered(customer_id, password)
     return Result(
-        {"customer_id": customer_id, "path": str(store.pfx_path(customer_id))},
-        [msg("passwd.done", path=store.pfx_path(customer_id)), msg("passwd.copies")],
+        {"customer_id": changed.customer_id, "path": str(changed.path)},
+        [msg("passwd.done", path=changed.path), msg("passwd.copies")],
     )
 
 
@@ -69,41 +66,32 @@ def security_setting(app: App, setting_arg: str | None) -> Result:
 
     Without N, shows the current setting. A new setting takes effect from the next login.
     """
-    customer_id = app.customer_id()
-    store = app.store
-    settings = store.load_settings()
-    session = store.load_session()
-    in_session = session.security_setting if session is not None else None
+    view = read_security_setting(app)
     if setting_arg is None:
-        chosen = SecuritySetting(settings.security_setting)
+        chosen = view.security_setting
         lines = [
             msg("setting.current", setting=int(chosen), description=describe_setting(int(chosen)))
         ]
+        in_session = view.session_security_setting
         if in_session is not None and in_session != int(chosen):
             lines.append(msg("setting.session_differs", setting=in_session))
         return Result(
             {
-                "customer_id": customer_id,
+                "customer_id": view.customer_id,
                 "security_setting": int(chosen),
                 "session_security_setting": in_session,
-                "credential_store_available": remember.credential_store_available(),
+                "credential_store_available": view.credential_store_available,
             },
             lines,
         )
-    setting = SecuritySetting.parse(setting_arg)
-    if setting is SecuritySetting.NEVER and not remember.credential_store_available():
-        raise CredentialStoreUnavailable(msg("setting.no_credential_store"))
-    store.read_pfx_bytes(customer_id)
+    setting = check_security_setting(app, setting_arg)
     password = app.prompter.secret(msg("prompt.pfx_password"))
-    store.open_pfx(customer_id, password)
-    if setting is SecuritySetting.NEVER:
-        remember.remember_for_setting3(customer_id, password)
-    store.update_settings(security_setting=int(setting))
+    after = set_security_setting(app, setting=setting, password=password)
     return Result(
         {
-            "customer_id": customer_id,
+            "customer_id": after.customer_id,
             "security_setting": int(setting),
-            "session_security_setting": in_session,
+            "session_security_setting": after.session_security_setting,
         },
         [msg("setting.chosen", setting=int(setting), description=describe_setting(int(setting)))],
     )

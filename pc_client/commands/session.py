@@ -1,21 +1,18 @@
-"""``login ID`` and ``logout``: the trading login that the other commands work under."""
+"""``login ID`` and ``logout``: the trading login that the other commands work under.
+
+The work is ``pc_client.operations.session``'s.
+"""
 
 from __future__ import annotations
 
-import contextlib
-
 import click
 
-from pc_client import remember
 from pc_client.app import App, Result
 from pc_client.messages import describe_setting, msg
-from pc_client.records import Session
+from pc_client.operations.session import log_in, log_out
 from pc_client.render import show_time
-from sync_client.api import SyncClient
-from sync_client.errors import ClientError
 from sync_client.national_id import normalize_national_id
-from sync_client.protocol import format_time, parse_time
-from sync_client.security import SecuritySetting
+from sync_client.protocol import format_time
 
 
 @click.command()
@@ -31,56 +28,29 @@ def login(app: App, customer_id: str) -> Result:
     The security setting chosen earlier takes effect now. When the certificate is inside its
     renewal window, a reminder says so.
     """
-    customer_id = normalize_national_id(customer_id)
+    customer_id = normalize_national_id(customer_id)  # a typo is refused before the prompt
     password = app.prompter.secret(msg("prompt.login_password"))
-    client = app.client()
-    result = client.login(customer_id, password, device_kind="pc")
-    store = app.store
-    previous = store.load_session()
-    if previous is not None and previous.server_url == app.server_url:
-        # End the session this one replaces; it would expire anyway, so a failure is harmless.
-        with contextlib.suppress(ClientError):
-            SyncClient(client.http, token=previous.token).logout()
-    # A key kept for the previous session (setting 2) dies with it; the new session asks anew.
-    store.remove_session_key()
-    settings = store.load_settings()
-    setting = SecuritySetting(settings.security_setting)
-    if setting is not SecuritySetting.NEVER:
-        # Setting 3 was switched off since the last login: this is when that takes effect.
-        remember.forget_setting3(customer_id)
-    session = Session(
-        token=result.token,
-        customer_id=customer_id,
-        server_url=app.server_url,
-        expires_at=format_time(result.expires_at),
-        security_setting=int(setting),
-    )
-    store.save_session(session)
-    store.update_settings(
-        customer_id=customer_id,
-        server_url=app.server_url,
-        pfx_password_min_length=app.password_min_length(),  # kept for offline `passwd`
-    )
+    done = log_in(app, customer_id, password)
+    setting = int(done.security_setting)
     lines = [
-        msg("login.done", id=customer_id, until=show_time(result.expires_at)),
-        msg("login.setting", setting=int(setting), description=describe_setting(int(setting))),
+        msg("login.done", id=done.customer_id, until=show_time(done.expires_at)),
+        msg("login.setting", setting=setting, description=describe_setting(setting)),
     ]
-    reminder = result.renewal_reminder
-    if reminder:
-        not_after = str(reminder.get("not_after", ""))
+    reminder = done.renewal_reminder
+    if reminder is not None:
         lines.append(
             msg(
                 "login.renewal_reminder",
-                serial=reminder.get("serial_display", ""),
-                date=show_time(parse_time(not_after)) if not_after else "-",
+                serial=reminder.serial_display,
+                date=show_time(reminder.not_after) if reminder.not_after else "-",
             )
         )
     return Result(
         {
-            "customer_id": customer_id,
-            "expires_at": format_time(result.expires_at),
-            "security_setting": int(setting),
-            "renewal_reminder": reminder,
+            "customer_id": done.customer_id,
+            "expires_at": format_time(done.expires_at),
+            "security_setting": setting,
+            "renewal_reminder": dict(reminder.raw) if reminder is not None else None,
         },
         lines,
     )
@@ -90,22 +60,13 @@ def login(app: App, customer_id: str) -> Result:
 @click.pass_obj
 def logout(app: App) -> Result:
     """End the login session, on the server and on this computer."""
-    store = app.store
-    session = store.load_session()
-    if session is None:
+    done = log_out(app)
+    if not done.logged_out:
         return Result({"logged_out": False}, [msg("logout.none")])
-    lines = []
-    told_server = True
-    try:
-        SyncClient(app.client().http, token=session.token).logout()
-    except ClientError:
-        # The server is unreachable or has already ended the session: either way this PC
-        # forgets it. The token dies at the server by itself when it expires.
-        told_server = False
-        lines.append(msg("logout.server_not_told", until=session.expires_at))
-    store.clear_session()  # the session key (setting 2) too
-    lines.insert(0, msg("logout.done", id=session.customer_id))
+    lines = [msg("logout.done", id=done.customer_id)]
+    if not done.server_told:
+        lines.append(msg("logout.server_not_told", until=done.session_expires_at))
     return Result(
-        {"logged_out": True, "customer_id": session.customer_id, "server_told": told_server},
+        {"logged_out": True, "customer_id": done.customer_id, "server_told": done.server_told},
         lines,
     )

@@ -1,0 +1,171 @@
+"""How the commands show what more than one of them shows: the status view (``status``,
+``import``) and a certificate just issued (``apply``, ``redownload``, ``renew``).
+
+The text a person reads and the ``--json`` object, both built from the operations' facts.
+Nothing here asks, decides or changes anything (and nothing needs click).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from pc_client.messages import describe_setting, msg, status_label_text, verdict_text
+from pc_client.operations.enroll import IssuedCertificate
+from pc_client.operations.status import Advice, AdviceKind, StatusView, advise
+from pc_client.render import show_time, table
+from sync_client.protocol import format_serial, format_time
+from sync_client.security import SecuritySetting
+
+# -- the status view ----------------------------------------------------------------------------
+
+
+def advice_sentence(advice: Advice) -> str:
+    """One piece of advice as a sentence."""
+    kind = advice.kind
+    if kind is AdviceKind.UNREGISTERED:
+        return msg("advice.unregistered", path=advice.path)
+    if kind is AdviceKind.IMPORT_LATEST:
+        return msg("advice.import_latest")
+    if kind is AdviceKind.APPLY:
+        code = advice.status_code
+        return msg("advice.apply", label=status_label_text(code) if code is not None else "-")
+    if kind is AdviceKind.RENEW:
+        return msg("advice.renew", date=show_time(advice.renew_before))
+    if kind is AdviceKind.PENDING_RENEW:
+        return msg("advice.pending_renew", since=advice.since)
+    return msg("advice.pending_apply", since=advice.since)
+
+
+def advice_lines(view: StatusView) -> list[str]:
+    """What the customer should do next, a sentence each."""
+    return [advice_sentence(a) for a in advise(view)]
+
+
+def verdict_lines(view: StatusView) -> list[str]:
+    """The verdict sentence and the advice that goes with it."""
+    return [verdict_text(view.check.verdict), *advice_lines(view)]
+
+
+def status_json(view: StatusView) -> dict[str, Any]:
+    """The ``--json`` form of the status view."""
+    host_cert = view.host.certificate
+    local_cert = view.local.cert
+    return {
+        "customer_id": view.customer_id,
+        "host": {
+            "cn": host_cert.subject_cn if host_cert else None,
+            "status_code": view.host.code,
+            "status_label": view.host.label,
+            "serial": str(host_cert.serial) if host_cert else None,
+            "serial_display": host_cert.serial_display if host_cert else None,
+            "not_before": format_time(host_cert.not_before) if host_cert else None,
+            "not_after": format_time(host_cert.not_after) if host_cert else None,
+            "fingerprint_sha256": host_cert.fingerprint_sha256 if host_cert else None,
+            "renewal_opens_at": format_time(view.host.renewal_opens_at)
+            if view.host.renewal_opens_at
+            else None,
+        },
+        "client": {
+            "folder": str(view.local.path.parent),
+            "file_name": view.local.path.name,
+            "file_present": view.local.present,
+            "registered": local_cert is not None,
+            "security_setting": view.settings.security_setting,
+            "session_security_setting": view.session_setting,
+            "cn": _cn(local_cert),
+            "serial": str(local_cert.serial_number) if local_cert else None,
+            "serial_display": format_serial(local_cert.serial_number) if local_cert else None,
+            "not_before": format_time(local_cert.not_valid_before_utc) if local_cert else None,
+            "not_after": format_time(local_cert.not_valid_after_utc) if local_cert else None,
+            "fingerprint_sha256": view.local.fingerprint_sha256,
+        },
+        "verdict": view.check.verdict.value,
+        "usable": view.check.usable,
+        "message": verdict_text(view.check.verdict),
+        "advice": advice_lines(view),
+        "pending": view.pending.operation if view.pending else None,
+    }
+
+
+def _cn(cert: x509.Certificate | None) -> str | None:
+    if cert is None:
+        return None
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else None
+
+
+def status_lines(view: StatusView) -> list[str]:
+    """The status view as text: host beside client, then the verdict."""
+    data = status_json(view)
+    host, client = data["host"], data["client"]
+    unknown = msg("status.unknown") if view.local.present else "-"
+    setting = SecuritySetting(view.settings.security_setting)
+
+    def _side(value: object, *, local: bool = False) -> str:
+        if value is None:
+            return unknown if local else "-"
+        return str(value)
+
+    rows = [
+        [msg("status.row.folder"), "", client["folder"]],
+        [
+            msg("status.row.file"),
+            "",
+            client["file_name"] if view.local.present else msg("status.no_file"),
+        ],
+        [msg("status.row.security"), "", f"{int(setting)} ({describe_setting(int(setting))})"],
+        [msg("status.row.cn"), _side(host["cn"]), _side(client["cn"], local=True)],
+        [msg("status.row.status"), status_label_text(view.host.code), ""],
+        [
+            msg("status.row.serial"),
+            _side(host["serial_display"]),
+            _side(client["serial_display"], local=True),
+        ],
+        [
+            msg("status.row.valid_from"),
+            _side(host["not_before"]),
+            _side(client["not_before"], local=True),
+        ],
+        [
+            msg("status.row.valid_to"),
+            _side(host["not_after"]),
+            _side(client["not_after"], local=True),
+        ],
+    ]
+    header = ["", msg("status.host"), msg("status.client")]
+    lines = [msg("status.title", id=view.customer_id), *table(header, rows), ""]
+    lines.extend(verdict_lines(view))
+    return lines
+
+
+# -- a certificate just issued ------------------------------------------------------------------
+
+
+def issued_lines(certificate: IssuedCertificate, headline: str) -> list[str]:
+    """What a person reads after a certificate was issued and saved."""
+    return [
+        headline,
+        msg("issued.serial", serial=certificate.serial_display),
+        msg(
+            "issued.validity",
+            start=show_time(certificate.not_before),
+            end=show_time(certificate.not_after),
+        ),
+        msg("issued.saved", path=certificate.path),
+    ]
+
+
+def issued_json(certificate: IssuedCertificate) -> dict[str, object]:
+    """The ``--json`` answer after a certificate was issued and saved."""
+    return {
+        "customer_id": certificate.customer_id,
+        "serial": str(certificate.serial),
+        "serial_display": certificate.serial_display,
+        "not_before": format_time(certificate.not_before),
+        "not_after": format_time(certificate.not_after),
+        "fingerprint_sha256": certificate.fingerprint_sha256,
+        "path": str(certificate.path),
+    }
