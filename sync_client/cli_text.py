@@ -20,6 +20,7 @@ import click.decorators
 import click.exceptions
 import click.formatting
 import click.parser
+import click.termui
 import click.types
 
 from sync_client.display import display_width, wrap
@@ -35,6 +36,7 @@ CLICK_TEXTS: Final[tuple[str, ...]] = (
     "Error: {message}",
     "Try '{command} {option}' for help.",
     "Aborted!",
+    "Error: invalid input",
     "Missing argument",
     "Missing option",
     "Missing parameter",
@@ -54,6 +56,7 @@ CLICK_TEXTS: Final[tuple[str, ...]] = (
     "(Did you mean one of: {possibilities}?)",
     "{value!r} is not {choice}.",
     "{value!r} is not one of {choices}.",
+    "Choose from:\n\t{choices}",
     "{value!r} is not a valid {number_type}.",
     "{value} is not in the range {range}.",
     "default: {default}",
@@ -78,6 +81,7 @@ _CLICK_MODULES = (
     click.exceptions,
     click.formatting,
     click.parser,
+    click.termui,
     click.types,
 )
 
