@@ -3,6 +3,8 @@
 Every handler is ``async`` and runs the service function (database, signing, KDFs) in the
 thread pool, so nothing slow runs on the event loop; only short SQLite reads run in place (see
 ``read``). Every refusal goes through one handler and leaves as ``{"error": code, "message": ...}``.
+Around it all, ``observe.RequestObserver`` gives each request an id, a JSON access line and a
+latency sample; ``/metrics`` serves this app's registry, ``/readyz`` says whether to send it work.
 """
 
 from __future__ import annotations
@@ -21,15 +23,26 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from sync_client.protocol import StatusCode, format_serial, format_time
-from sync_server import certificates, customers, orders, relay
+from sync_server import certificates, customers, orders, relay, schema
+from sync_server.crl import CrlCache
 from sync_server.customers import Principal
-from sync_server.errors import BadRequest, Forbidden, PayloadTooLarge, ServiceError, Unauthenticated
+from sync_server.errors import (
+    BadRequest,
+    Forbidden,
+    NotReady,
+    PayloadTooLarge,
+    ServiceError,
+    Unauthenticated,
+)
 from sync_server.host import Host
+from sync_server.metrics import Metrics
+from sync_server.observe import RequestObserver
 from sync_server.openapi import openapi_document
 from sync_server.relay_events import SlotNotifier
 
@@ -81,9 +94,31 @@ def bearer_token(request: Request) -> str:
 # -- the app ----------------------------------------------------------------------------
 
 
+def readiness(host: Host) -> dict[str, str]:
+    """Each check's verdict, ``ok`` or why not: the database answers at this version's schema
+    revision, and the CA is loaded and not expired."""
+    checks = {"database": "ok", "ca": "ok"}
+    try:
+        with host.db.read() as session:
+            revision = session.exec(  # type: ignore[call-overload]
+                text("SELECT version_num FROM alembic_version")
+            ).scalar()
+        if revision != schema.head_revision():
+            checks["database"] = f"schema revision {revision}, needs {schema.head_revision()}"
+    except Exception as exc:
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+    if host.ca.cert.not_valid_after_utc <= host.now():
+        checks["ca"] = "expired"
+    return checks
+
+
 def create_app(host: Host) -> Starlette:
     settings = host.settings
     notifier = SlotNotifier()
+    metrics = Metrics(host)
+    host.db.on_commit.append(metrics.count_events)
+    host.db.on_error.append(metrics.count_database_error)
+    crl_cache = CrlCache(on_sign=metrics.crl_signatures.inc)
 
     async def read(fn: Callable[..., T], *args: Any) -> T:
         """Run a short read. On SQLite (an indexed lookup in a local WAL file, which never
@@ -111,6 +146,16 @@ def create_app(host: Host) -> Starlette:
         await run_in_threadpool(ping)
         return JSONResponse({"status": "ok"})
 
+    async def readyz(request: Request) -> Response:
+        checks = await run_in_threadpool(readiness, host)
+        if any(verdict != "ok" for verdict in checks.values()):
+            raise NotReady("not_ready", "This instance should not get requests now.", **checks)
+        return JSONResponse({"status": "ready", **checks})
+
+    async def metrics_page(request: Request) -> Response:
+        body = await run_in_threadpool(metrics.render)
+        return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
 
@@ -137,8 +182,8 @@ def create_app(host: Host) -> Starlette:
         return JSONResponse({"chain_pem": host.ca.chain_pem})
 
     async def crl(request: Request) -> Response:
-        der = await run_in_threadpool(certificates.build_crl_der, host)
-        return Response(der, media_type="application/pkix-crl")
+        signed = await run_in_threadpool(crl_cache.current, host)
+        return Response(signed.der, media_type="application/pkix-crl")
 
     async def login(request: Request) -> Response:
         body = await read_json(request, settings.max_body_bytes)
@@ -400,6 +445,8 @@ def create_app(host: Host) -> Starlette:
 
     handlers: list[tuple[str, str, Callable[[Request], Awaitable[Response]]]] = [
         ("GET", "/healthz", healthz),
+        ("GET", "/readyz", readyz),
+        ("GET", "/metrics", metrics_page),
         ("GET", "/openapi.json", openapi),
         ("GET", "/pair/{slot_id}", pair_page),
         ("GET", "/api/v1/policy", policy),
@@ -430,6 +477,8 @@ def create_app(host: Host) -> Starlette:
             Exception: on_unexpected,
         },
         lifespan=lifespan,
+        middleware=[Middleware(RequestObserver, metrics=metrics)],
     )
     app.state.host = host
+    app.state.metrics = metrics
     return app

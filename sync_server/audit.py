@@ -1,6 +1,7 @@
 """The audit trail: one append-only row per host-side change or refused attempt at a secret.
 
 Callers pass what happened, never a secret: no password, code, token, key or ciphertext.
+Each record is also tallied for the metrics, which count it once its transaction commits.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from sync_server.db import EVENTS_KEY, Event
 from sync_server.models import AuditEvent
 
 
@@ -35,6 +37,14 @@ def record(
             detail=detail[:500],
         )
     )
+    tally(session, action, outcome)
+
+
+def tally(session: Session, action: str, outcome: str = "ok", count: int = 1) -> None:
+    """Count ``count`` events for the metrics when this transaction commits, without a row
+    (for what one audit row stands for many of, such as slots expired by a prune)."""
+    events: list[Event] = session.info.setdefault(EVENTS_KEY, [])
+    events.append((action, outcome, count))
 
 
 def list_events(

@@ -27,6 +27,18 @@ CaKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 KEY_FILE = "ca.key.pem"
 CERT_FILE = "ca.cert.pem"
+CHAIN_FILE = "ca.chain.pem"  # optional: the certificates above the CA (a restored backup's)
+
+
+def _read_ca_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"The CA file {path} does not exist.", code="ca_missing") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"The CA file {path} cannot be read: {exc.strerror}.", code="ca_unreadable"
+        ) from None
 
 
 def new_serial() -> int:
@@ -56,13 +68,17 @@ class CA:
         ) != cert.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         ):
-            raise ConfigError("The CA key does not match the CA certificate.")
+            raise ConfigError("The CA key does not match the CA certificate.", code="ca_invalid")
         try:
             constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         except x509.ExtensionNotFound:
-            raise ConfigError("The CA certificate has no BasicConstraints extension.") from None
+            raise ConfigError(
+                "The CA certificate has no BasicConstraints extension.", code="ca_invalid"
+            ) from None
         if not constraints.ca:
-            raise ConfigError("The CA certificate is not a CA (BasicConstraints CA:false).")
+            raise ConfigError(
+                "The CA certificate is not a CA (BasicConstraints CA:false).", code="ca_invalid"
+            )
         self._key = key
         self.cert = cert
         self.chain = tuple(chain)
@@ -128,23 +144,69 @@ class CA:
                 key_pem, passphrase.encode() if passphrase else None
             )
         except TypeError:
+            if passphrase is None:
+                raise ConfigError(
+                    "The CA key is encrypted: set SYNC_CA_KEY_PASSPHRASE.",
+                    code="ca_passphrase_needed",
+                ) from None
             raise ConfigError(
-                "The CA key is encrypted: set SYNC_CA_KEY_PASSPHRASE."
-                if passphrase is None
-                else "The CA key is not encrypted, but SYNC_CA_KEY_PASSPHRASE is set."
+                "The CA key is not encrypted, but SYNC_CA_KEY_PASSPHRASE is set.",
+                code="ca_passphrase_unexpected",
             ) from None
         except ValueError:
             raise ConfigError(
-                "The CA key cannot be read (wrong SYNC_CA_KEY_PASSPHRASE, or not a PEM key)."
+                "The CA key cannot be read (wrong SYNC_CA_KEY_PASSPHRASE, or not a PEM key).",
+                code="ca_unreadable",
             ) from None
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-            raise ConfigError("The CA key must be RSA or EC.")
+            raise ConfigError("The CA key must be RSA or EC.", code="ca_unreadable")
         try:
             cert = x509.load_pem_x509_certificate(cert_pem)
             chain = x509.load_pem_x509_certificates(chain_pem) if chain_pem.strip() else []
         except ValueError:
-            raise ConfigError("The CA certificate or chain is not PEM.") from None
+            raise ConfigError(
+                "The CA certificate or chain is not PEM.", code="ca_unreadable"
+            ) from None
         return cls(key, cert, chain)
+
+    @classmethod
+    def load_existing(
+        cls,
+        data_dir: Path,
+        *,
+        passphrase: str | None,
+        key_file: Path | None = None,
+        cert_file: Path | None = None,
+        chain_file: Path | None = None,
+    ) -> CA | None:
+        """The operator's CA if files are named, else ``data_dir``'s; ``None`` if it has none.
+
+        Reads only. A file that is named (or one of the data folder's pair) but cannot be read
+        is a ``ConfigError`` naming it: ``ca_missing`` or ``ca_unreadable``.
+        """
+        if key_file is not None and cert_file is not None:
+            files = [key_file, cert_file, *([chain_file] if chain_file else [])]
+        else:
+            key_path, cert_path = data_dir / KEY_FILE, data_dir / CERT_FILE
+            if not key_path.exists() and not cert_path.exists():
+                return None
+            chain_path = data_dir / CHAIN_FILE
+            files = [key_path, cert_path, *([chain_path] if chain_path.exists() else [])]
+        key_pem, cert_pem, *rest = [_read_ca_file(path) for path in files]
+        return cls.from_pem(
+            key_pem=key_pem,
+            cert_pem=cert_pem,
+            chain_pem=rest[0] if rest else b"",
+            passphrase=passphrase,
+        )
+
+    def save(self, data_dir: Path, *, passphrase: str | None) -> None:
+        """Write the key (0600, encrypted under ``passphrase`` if given) and the certificate."""
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_file_atomic(data_dir / KEY_FILE, self.private_key_pem(passphrase), mode=0o600)
+        write_file_atomic(
+            data_dir / CERT_FILE, self.cert.public_bytes(serialization.Encoding.PEM), mode=0o644
+        )
 
     @classmethod
     def load_or_create(
@@ -157,29 +219,16 @@ class CA:
         chain_file: Path | None = None,
     ) -> CA:
         """The operator's CA if files are named, else ``data_dir``'s, generated if absent."""
-        if key_file is not None and cert_file is not None:
-            try:
-                return cls.from_pem(
-                    key_pem=key_file.read_bytes(),
-                    cert_pem=cert_file.read_bytes(),
-                    chain_pem=chain_file.read_bytes() if chain_file else b"",
-                    passphrase=passphrase,
-                )
-            except OSError as exc:
-                raise ConfigError(
-                    f"Cannot read the CA files: {exc.strerror}: {exc.filename}"
-                ) from None
-        key_path, cert_path = data_dir / KEY_FILE, data_dir / CERT_FILE
-        if key_path.exists() or cert_path.exists():
-            return cls.from_pem(
-                key_pem=key_path.read_bytes(),
-                cert_pem=cert_path.read_bytes(),
-                passphrase=passphrase,
-            )
-        ca = cls.generate()
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_file_atomic(key_path, ca.private_key_pem(passphrase), mode=0o600)
-        write_file_atomic(cert_path, ca.cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+        ca = cls.load_existing(
+            data_dir,
+            passphrase=passphrase,
+            key_file=key_file,
+            cert_file=cert_file,
+            chain_file=chain_file,
+        )
+        if ca is None:
+            ca = cls.generate()
+            ca.save(data_dir, passphrase=passphrase)
         return ca
 
     def private_key_pem(self, passphrase: str | None) -> bytes:
@@ -270,8 +319,14 @@ class CA:
         return builder.sign(self._key, hashes.SHA256())
 
     def build_crl(
-        self, revoked: Iterable[RevokedEntry], *, now: datetime, next_update: timedelta
+        self,
+        revoked: Iterable[RevokedEntry],
+        *,
+        now: datetime,
+        next_update: timedelta,
+        number: int | None = None,
     ) -> x509.CertificateRevocationList:
+        """A CRL listing ``revoked``; ``number`` is its CRLNumber (default: ``now`` in seconds)."""
         now = _aware(now)
         builder = (
             x509.CertificateRevocationListBuilder()
@@ -282,7 +337,9 @@ class CA:
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(self._ski),
                 critical=False,
             )
-            .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+            .add_extension(
+                x509.CRLNumber(int(now.timestamp()) if number is None else number), critical=False
+            )
         )
         for entry in revoked:
             builder = builder.add_revoked_certificate(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +25,8 @@ from sqlmodel import Session, col, select
 
 from sync_client.keys import verify
 from sync_client.protocol import StatusCode, format_serial, format_time, renewal_message
-from sync_server import audit
-from sync_server.ca import RevokedEntry, new_serial
+from sync_server import audit, crl
+from sync_server.ca import new_serial
 from sync_server.credentials import (
     hash_enrollment_code,
     hash_token,
@@ -47,13 +48,7 @@ from sync_server.models import (
     RenewalChallenge,
 )
 
-REVOCATION_REASONS = {
-    "unspecified": x509.ReasonFlags.unspecified,
-    "key_compromise": x509.ReasonFlags.key_compromise,
-    "affiliation_changed": x509.ReasonFlags.affiliation_changed,
-    "superseded": x509.ReasonFlags.superseded,
-    "cessation_of_operation": x509.ReasonFlags.cessation_of_operation,
-}
+REVOCATION_REASONS = crl.REASONS
 
 
 # -- pure rules -------------------------------------------------------------------------
@@ -761,6 +756,9 @@ def redownload(host: Host, principal: Principal) -> Certificate:
 # -- revocation and the CRL -------------------------------------------------------------
 
 
+_SHORT_SERIAL = re.compile(r"(?:0x|…|\.\.\.)?([0-9A-Fa-f]{6})")
+
+
 def parse_serial(text: str) -> str:
     """A serial as staff type it: decimal, ``0x…`` hex, or the display form ``123 (0x7B)``."""
     raw = text.strip().split(" ")[0]
@@ -771,46 +769,90 @@ def parse_serial(text: str) -> str:
     return str(value)
 
 
-def revoke(host: Host, serial: str, *, reason: str, actor: str) -> Certificate:
+def short_serial(text: str) -> str | None:
+    """The short form's 6 hex digits, upper case (``018e1f`` → ``018E1F``), or ``None``."""
+    match = _SHORT_SERIAL.fullmatch(text.strip())
+    return match[1].upper() if match else None
+
+
+def find_certificate(session: Session, text: str) -> Certificate:
+    """The certificate staff mean by ``text``: its whole serial (decimal, ``0x`` hex, the display
+    form) or the short form customers read out, the last 6 hex digits of the display form.
+
+    A whole serial wins; a short one that ends several serials is ``serial_ambiguous`` (with the
+    candidates, so staff can ask for more), one that ends none ``certificate_not_found``.
+    """
+    tail = short_serial(text)
+    try:
+        serial: str | None = parse_serial(text)
+    except BadRequest:
+        if tail is None:
+            raise
+        serial = None
+    cert = session.get(Certificate, serial) if serial is not None else None
+    if cert is not None:
+        return cert
+    if tail is not None:
+        found = session.exec(select(Certificate).where(Certificate.serial_tail == tail)).all()
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise Conflict(
+                "serial_ambiguous",
+                f"{len(found)} certificates end in {tail}: type the whole serial "
+                "(`sync-server admin certs ID` lists a customer's).",
+                candidates=[f"{c.customer_id} {format_serial(int(c.serial))}" for c in found],
+            )
+    shown = f"ends in {tail}" if serial is None and tail else f"has the serial {serial or text}"
+    raise NotFound("certificate_not_found", f"No certificate {shown}.")
+
+
+def revoke(
+    host: Host,
+    serial: str | None = None,
+    *,
+    reason: str,
+    actor: str,
+    customer_id: str | None = None,
+) -> Certificate:
+    """Revoke a certificate named by ``serial`` (see ``find_certificate``), or the customer's
+    current one (``customer_id``): the latest issued, if it is not already revoked."""
     if reason not in REVOCATION_REASONS:
         raise BadRequest(
             "bad_request", f"The reason must be one of: {', '.join(REVOCATION_REASONS)}."
         )
-    serial = parse_serial(serial)
+    if (serial is None) == (customer_id is None):
+        raise BadRequest("bad_request", "Name the certificate by its serial or by its customer.")
     now = host.now()
     with host.db.write() as session:
-        cert = session.get(Certificate, serial)
-        if cert is None:
-            raise NotFound("certificate_not_found", f"No certificate has the serial {serial}.")
+        if serial is not None:
+            cert = find_certificate(session, serial)
+        else:
+            assert customer_id is not None
+            _require_customer(session, customer_id)
+            latest = latest_certificate(session, customer_id)
+            if latest is None:
+                raise NotFound("no_certificate", f"The customer {customer_id} has no certificate.")
+            cert = latest
         if cert.revoked_at is not None:
-            raise Conflict("already_revoked", f"The certificate {serial} is already revoked.")
+            raise Conflict("already_revoked", f"The certificate {cert.serial} is already revoked.")
         cert.revoked_at, cert.revocation_reason = now, reason
         session.add(cert)
+        crl.note_revocation(session)
         audit.record(
             session,
             now=now,
             action="revoke",
             actor=actor,
             customer_id=cert.customer_id,
-            detail=f"serial {serial} reason {reason}",
+            detail=f"serial {cert.serial} reason {reason}",
         )
     return cert
 
 
 def build_crl_der(host: Host) -> bytes:
-    with host.db.read() as session:
-        rows = session.exec(
-            select(Certificate).where(col(Certificate.revoked_at).is_not(None))
-        ).all()
-    entries = [
-        RevokedEntry(
-            int(r.serial), r.revoked_at, REVOCATION_REASONS[r.revocation_reason or "unspecified"]
-        )
-        for r in rows
-        if r.revoked_at is not None
-    ]
-    crl = host.ca.build_crl(entries, now=host.now(), next_update=host.settings.crl_lifetime)
-    return crl.public_bytes(serialization.Encoding.DER)
+    """A freshly signed CRL (DER); the server serves ``crl.CrlCache``'s instead."""
+    return crl.sign_crl(host, now=host.now()).der
 
 
 def list_certificates(host: Host, customer_id: str | None = None) -> list[Certificate]:

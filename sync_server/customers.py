@@ -133,7 +133,7 @@ def login(host: Host, *, customer_id: str, password: str, device_kind: str) -> N
         session.exec(
             update(Customer)
             .where(col(Customer.id) == customer_id)
-            .values(failed_logins=0, locked_until=None)
+            .values(failed_logins=0, locked_until=None, last_login_at=now)
         )
         session.add(
             LoginSession(

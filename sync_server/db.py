@@ -7,28 +7,40 @@ process, SQLite writers also queue on a lock of ours first: SQLite's own busy ha
 waiting writer *sleep* and retry (for up to 100 ms a time), so under load the file lock sat
 free while writers slept; a lock hands it over at once. PostgreSQL needs no such trick: one-time
 items are consumed by conditional UPDATEs whose row locks serialize racing instances.
+
+The tables come from the migrations (``sync_server.schema``), never from ``create_all``. What a
+committed write did is handed to the ``on_commit`` observers (the metrics count it), and every
+error the database driver raises to the ``on_error`` ones; a rolled-back write reports nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy import Connection, Engine, event, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from sync_server import models  # noqa: F401  (registers the tables)
 from sync_server.errors import ConfigError
 
 log = logging.getLogger("sync_server.db")
 
+# What ``audit.record`` (and ``audit.tally``) leave in ``Session.info`` for the observers.
+EVENTS_KEY = "certsync_events"
+Event = tuple[str, str, int]  # (action, outcome, how many)
+
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -54,6 +66,11 @@ class Database:
     def __init__(self, url: str, *, pool: bool = True) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.on_commit: list[Callable[[Sequence[Event]], None]] = []
+        self.on_error: list[Callable[[BaseException], None]] = []
+        # Engines connect lazily: building them creates no file and opens no connection.
+        database = make_url(url).database if self.is_sqlite else None
+        self.sqlite_path: Path | None = Path(database) if database else None
         # Reentrant, so a (mistakenly) nested write fails on SQLite's lock as before instead of
         # hanging here.
         self._write_lock: AbstractContextManager[Any] = (
@@ -70,25 +87,40 @@ class Database:
                 if pool
                 else {"poolclass": NullPool}
             )
-            engine = create_engine(url, **kwargs)
+            # hide_parameters: an error's text (which may reach a log) never shows a value.
+            engine = create_engine(url, hide_parameters=True, **kwargs)
             self._read_engine = self._write_engine = engine
+        for engine in {self._read_engine, self._write_engine}:
+            event.listen(engine, "handle_error", self._report_error)
 
-    def create_all(self) -> None:
-        """Create missing tables, then refuse a database whose tables lack columns we use.
+    def _report_error(self, context: Any) -> None:
+        for observer in self.on_error:
+            observer(context.original_exception)
 
-        There are no migrations yet: a table made by an older version keeps its old columns,
-        and every request touching them would fail. Better one clear line at start-up.
+    @property
+    def display_url(self) -> str:
+        """The URL with any password masked: safe for messages, ``--verbose`` and logs."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @property
+    def description(self) -> str:
+        """What an operator recognises: the SQLite file, or PostgreSQL's database and server."""
+        if self.is_sqlite:
+            return f"SQLite {self.sqlite_path}"
+        url = make_url(self.url)
+        return f"PostgreSQL {url.database} on {url.host or 'localhost'}:{url.port or 5432}"
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection in a write transaction (committed at the end), for the migrations.
+
+        Refusals to connect become one ``ConfigError`` line an operator can act on.
         """
-        SQLModel.metadata.create_all(self._write_engine)
-        inspector = inspect(self._write_engine)
-        for table in SQLModel.metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            missing = [column.name for column in table.columns if column.name not in present]
-            if missing:
-                raise ConfigError(
-                    f"The database was made by an older CertSync: table {table.name} lacks "
-                    f"{', '.join(missing)}. Add the columns or start on a new database."
-                )
+        try:
+            with self._write_lock, self._write_engine.begin() as connection:
+                yield connection
+        except OperationalError as exc:
+            raise connection_error(self, exc) from None
 
     def dispose(self) -> None:
         self._read_engine.dispose()
@@ -109,6 +141,10 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+            events: list[Event] = session.info.pop(EVENTS_KEY, [])
+        if events:
+            for observer in self.on_commit:
+                observer(events)
 
     def notify(self, session: Session, channel: str, payload: str) -> None:
         """Tell other instances, on commit (PostgreSQL NOTIFY); a no-op on SQLite's one process."""
@@ -157,3 +193,28 @@ class Database:
     def __repr__(self) -> str:
         # The URL may hold a password: show only the dialect.
         return f"Database({self.url.split(':', 1)[0]}:…)"
+
+
+def connection_error(db: Database, exc: OperationalError) -> ConfigError:
+    """A refused connection as one line naming the database and what to fix (no password)."""
+    reason = str(exc.orig).strip()
+    # libpq's message: "connection to server at "h", port p failed: FATAL:  <why>".
+    why = reason.split("FATAL:", 1)[-1].strip().splitlines()[0] if reason else type(exc).__name__
+    where = db.description
+    if db.is_sqlite:
+        return ConfigError(f"Cannot open {where}: {why}.", code="database_unreachable")
+    url = make_url(db.url)
+    if "does not exist" in why and why.startswith("database"):
+        return ConfigError(
+            f"{where}: {why}. Create it (createdb -O {url.username or 'USER'} {url.database}) "
+            "or fix SYNC_DATABASE_URL.",
+            code="database_missing",
+        )
+    if why.startswith("role") or "authentication failed" in why or "no pg_hba.conf" in why:
+        return ConfigError(
+            f"{where} refused the user {url.username!r}: {why}. Fix the user or password in "
+            "SYNC_DATABASE_URL, or grant the user access.",
+            code="database_refused",
+        )
+    first = " ".join(why.split())
+    return ConfigError(f"Cannot reach {where}: {first}.", code="database_unreachable")

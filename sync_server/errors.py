@@ -8,8 +8,10 @@
     ├── Conflict              409
     ├── Gone                  410
     ├── PayloadTooLarge       413
-    └── Locked                423
-    ConfigError               settings or CA files an operator must fix (not an HTTP error)
+    ├── Locked                423
+    └── NotReady              503 (``/readyz``)
+    ConfigError (code)        what an operator must fix: settings, CA files, the database,
+                              the port, a backup (not an HTTP error; the CLI prints the code)
 
 The app renders every ``ServiceError`` through one handler as
 ``{"error": code, "message": message, "details": {...}}``. docs/PROTOCOL.md lists the codes.
@@ -22,7 +24,17 @@ from typing import Any
 
 
 class ConfigError(Exception):
-    """The operator's configuration is unusable; the message says what to fix."""
+    """The operator's configuration is unusable; the message says what to fix.
+
+    ``code`` is stable for scripts and tests (``config`` unless a more precise one applies:
+    ``ca_missing``, ``database_behind``, ``port_in_use``, ``backup_damaged``…; docs/OPERATIONS.md
+    lists them). The message is one line and never holds a secret.
+    """
+
+    def __init__(self, message: str, *, code: str = "config") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class ServiceError(Exception):
@@ -74,3 +86,7 @@ class PayloadTooLarge(ServiceError):
 
 class Locked(ServiceError):
     status = 423
+
+
+class NotReady(ServiceError):
+    status = 503

@@ -31,24 +31,80 @@ class Host:
         return f"{self.settings.public_url}/api/v1/crl"
 
 
-def open_host(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Host:
-    """Create the tables, load (or generate) the CA, and check that they belong together."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+def open_host(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow, create: bool = True
+) -> Host:
+    """Load the CA, open the database at the current schema, and check they belong together.
+
+    Everything that can refuse is checked before anything is written, so a refused start leaves
+    the disk as it found it: the CA files (or, with ``create``, that there are none to load
+    yet), the database's reachability and schema revision, and the CA it was bound to. Then,
+    with ``create`` only (``serve``, ``init``), a missing database is created through the
+    migrations and a missing CA generated and saved. Without it (``admin``) a data folder with
+    no database or no CA is ``no_database`` / ``ca_missing``, naming the folder. A database
+    behind this version is refused (``database_behind``) either way: upgrading is an explicit
+    ``sync-server db upgrade``, after a backup.
+    """
+    from sync_server import schema
+
+    ca = CA.load_existing(
+        settings.data_dir,
+        passphrase=settings.ca_key_passphrase,
+        key_file=settings.ca_key_file,
+        cert_file=settings.ca_cert_file,
+        chain_file=settings.ca_chain_file,
+    )
+    if ca is None and not create:
+        raise ConfigError(
+            f"There is no CA in the data folder {settings.data_dir}. Point SYNC_DATA_DIR at the "
+            "server's, or create one with `sync-server init`.",
+            code="ca_missing",
+        )
+    generated = ca is None
+    if ca is None:
+        ca = CA.generate()  # kept in memory until every check has passed
+    now = clock()
+    if ca.cert.not_valid_after_utc <= now:
+        raise ConfigError(
+            f"The CA certificate expired on {ca.cert.not_valid_after_utc:%Y-%m-%d}: rotate the CA "
+            "(docs/OPERATIONS.md).",
+            code="ca_expired",
+        )
     db = Database(settings.resolved_database_url)
     try:
-        db.create_all()
-        ca = CA.load_or_create(
-            settings.data_dir,
-            passphrase=settings.ca_key_passphrase,
-            key_file=settings.ca_key_file,
-            cert_file=settings.ca_cert_file,
-            chain_file=settings.ca_chain_file,
-        )
-        register_ca(db, ca, now=clock())
+        status = schema.inspect(db)
+        problem = schema.refusal(db, status, data_dir=settings.data_dir)
+        creating = status.state in (schema.State.MISSING, schema.State.EMPTY)
+        if problem is not None and not (create and creating):
+            raise problem
+        if not creating:
+            check_ca(db, ca)
+        if creating:
+            schema.upgrade(db, create=True)
+        if generated:
+            ca.save(settings.data_dir, passphrase=settings.ca_key_passphrase)
+        register_ca(db, ca, now=now)
     except BaseException:
         db.dispose()  # a refused start leaves no open connections behind
         raise
     return Host(settings=settings, db=db, ca=ca, clock=clock)
+
+
+def _mismatch(record: CaRecord) -> ConfigError:
+    return ConfigError(
+        f"This database belongs to the CA {record.subject!r} "
+        f"(SHA-256 {record.fingerprint_sha256[:16]}…), not to the CA this instance loaded. "
+        "Point every instance at the same CA files.",
+        code="ca_mismatch",
+    )
+
+
+def check_ca(db: Database, ca: CA) -> None:
+    """Refuse (``ca_mismatch``) a database bound to another CA; reads only."""
+    with db.read() as session:
+        record = session.get(CaRecord, 1)
+    if record is not None and record.fingerprint_sha256 != ca.fingerprint_sha256:
+        raise _mismatch(record)
 
 
 def register_ca(db: Database, ca: CA, *, now: datetime) -> None:
@@ -64,8 +120,4 @@ def register_ca(db: Database, ca: CA, *, now: datetime) -> None:
                 )
             )
         elif record.fingerprint_sha256 != ca.fingerprint_sha256:
-            raise ConfigError(
-                f"This database belongs to the CA {record.subject!r} "
-                f"(SHA-256 {record.fingerprint_sha256[:16]}…), not to the CA this instance loaded. "
-                "Point every instance at the same CA files."
-            )
+            raise _mismatch(record)

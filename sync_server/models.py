@@ -4,13 +4,18 @@ One-time things (enrollment codes, renewal challenges, re-download grants, relay
 a ``used_at``/``state`` column that is flipped by one conditional ``UPDATE … WHERE used_at IS
 NULL``: the database, not the Python process, decides who wins, so several server instances on
 one PostgreSQL database still use each of them at most once.
+
+The tables here are what the code uses; the database gets them only through the migrations in
+``sync_server/migrations`` (``sync-server db upgrade``). A change here needs a new revision
+there, and a test compares the two on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
 
 
@@ -26,6 +31,7 @@ class Customer(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = None
     created_at: datetime
+    last_login_at: datetime | None = None  # revision 0002; filled from login_session then
 
 
 class LoginSession(SQLModel, table=True):
@@ -59,8 +65,35 @@ class EnrollmentCode(SQLModel, table=True):
     issued_by: str = Field(max_length=100)
 
 
+def serial_tail(serial: int) -> str:
+    """The short form customers read out: the last 6 hex digits of ``101919 (0x018E1F)``."""
+    return f"{serial & 0xFFFFFF:06X}"
+
+
+# Only the revoked rows, with what the CRL needs, so building it reads the revoked entries and
+# never the whole table (the same partial index on SQLite and PostgreSQL).
+_REVOKED = "revoked_at IS NOT NULL"
+
+
 class Certificate(SQLModel, table=True):
+    __table_args__ = (
+        Index(
+            "ix_certificate_revoked",
+            "revoked_at",
+            "serial",
+            "revocation_reason",
+            sqlite_where=text(_REVOKED),
+            postgresql_where=text(_REVOKED),
+        ),
+    )
+
     serial: str = Field(primary_key=True, max_length=50)  # decimal; serials exceed 64 bits
+    # Derived from ``serial`` on insert (see ``_fill_serial_tail``): customer service looks a
+    # certificate up by what the customer reads out, and a decimal text column cannot be
+    # searched by its hex ending.
+    serial_tail: str = Field(
+        default="", max_length=6, index=True, sa_column_kwargs={"server_default": ""}
+    )
     customer_id: str = Field(foreign_key="customer.id", index=True)
     fingerprint_sha256: str = Field(max_length=64, unique=True)
     not_before: datetime
@@ -72,6 +105,11 @@ class Certificate(SQLModel, table=True):
     superseded_by: str | None = Field(default=None, max_length=50)
     revoked_at: datetime | None = None
     revocation_reason: str | None = Field(default=None, max_length=40)
+
+
+@event.listens_for(Certificate, "before_insert")
+def _fill_serial_tail(_mapper: Any, _connection: Any, target: Certificate) -> None:
+    target.serial_tail = serial_tail(int(target.serial))
 
 
 class RenewalChallenge(SQLModel, table=True):
@@ -156,3 +194,19 @@ class CaRecord(SQLModel, table=True):
     fingerprint_sha256: str = Field(max_length=64)
     subject: str = Field(max_length=500)
     registered_at: datetime
+
+
+class CrlState(SQLModel, table=True):
+    """One row: how many revocations there have been, and the last CRL number signed.
+
+    A revocation adds one to ``revocations`` in its own transaction, so every instance (and the
+    ``admin`` process that revoked) can tell in one primary-key read that its cached CRL is
+    stale. ``crl_number`` grows by one for every CRL any instance signs (RFC 5280 wants it to
+    increase); the migration seeded it above the time-based numbers earlier releases used.
+    """
+
+    __tablename__ = "crl_state"
+
+    id: int = Field(default=1, primary_key=True)
+    revocations: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    crl_number: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))

@@ -55,6 +55,9 @@ def _with_optional(schema: dict[str, Any], **props: str) -> dict[str, Any]:
 # (method, path, summary, needs session, request schema, success status, response schema)
 _ROUTES: list[tuple[str, str, str, bool, dict[str, Any] | None, int, dict[str, Any] | None]] = [
     ("get", "/healthz", "Liveness and database check", False, None, 200, _obj(status="s")),
+    ("get", "/readyz", "Readiness: database at this version's schema, CA loaded (503 not_ready otherwise)", False, None, 200,
+     _obj(status="s", database="s", ca="s")),
+    ("get", "/metrics", "Prometheus metrics (text format; keep it off the public network)", False, None, 200, None),
     ("get", "/api/v1/policy", "Password policy, windows, lifetimes and the server clock", False, None, 200, None),
     ("get", "/api/v1/info", "The brokerage's name, service line and hours, and the terms with their version", False, None, 200,
      _obj(brokerage_name="o", service_phone="s", service_hours="o", terms="o")),

@@ -184,8 +184,8 @@ def claim_slot(host: Host, principal: Principal, slot_id: str) -> bytes:
                 refusal = Gone("slot_spent", "This QR code was already used.")
             else:
                 host.db.notify(session, NOTIFY_CHANNEL, slot_id)
-        elif refusal.code == "slot_expired":
-            _expire(session, slot_id, now)
+        elif refusal.code == "slot_expired" and _expire(session, slot_id, now):
+            audit.tally(session, "relay_expire")
         _audit(session, principal, now, "relay_claim", slot_id, refusal.code if refusal else "ok")
     if refusal is not None:
         raise refusal
@@ -242,12 +242,14 @@ def _expire(session: Session, slot_id: str, now: datetime) -> bool:
 def prune(host: Host, *, now: datetime, older_than: timedelta) -> int:
     """Wipe slots past their lifetime and delete ended ones older than ``older_than``."""
     with host.db.write() as session:
-        session.exec(
+        expired = session.exec(
             update(RelaySlot)
             .where(col(RelaySlot.state) == OPEN)
             .where(col(RelaySlot.expires_at) <= now)
             .values(state=EXPIRED, ended_at=now, ciphertext=None)
         )
+        if expired.rowcount:
+            audit.tally(session, "relay_expire", count=int(expired.rowcount))
         removed = session.exec(
             delete(RelaySlot)
             .where(col(RelaySlot.state) != OPEN)

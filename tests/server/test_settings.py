@@ -140,16 +140,3 @@ def test_repr_hides_the_secrets() -> None:
     assert "db-password-here" not in shown
     assert "the-ca-passphrase" not in repr(settings.ca_key_passphrase)
     assert "the-ca-passphrase" not in repr({"p": settings.ca_key_passphrase})
-
-
-def test_a_database_from_an_older_version_is_refused_at_start(tmp_path: Path) -> None:
-    import sqlite3
-
-    from sync_server.host import open_host
-
-    settings = Settings(data_dir=tmp_path)
-    open_host(settings).db.dispose()
-    with sqlite3.connect(tmp_path / "certsync.db") as conn:
-        conn.execute("ALTER TABLE login_session DROP COLUMN unlock_seed")
-    with pytest.raises(ConfigError, match="login_session lacks unlock_seed"):
-        open_host(settings)
