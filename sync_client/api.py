@@ -233,7 +233,7 @@ class SyncClient:
         except (KeyError, TypeError):
             raise ServerRefused(
                 "bad_response",
-                f"The server at {self.server_url} sent brokerage information of another shape.",
+                msg("sdk.api.bad_info", url=self.server_url),
                 status=200,
             ) from None
 
