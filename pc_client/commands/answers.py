@@ -7,6 +7,7 @@ Nothing here asks, decides or changes anything (and nothing needs click).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
@@ -15,7 +16,7 @@ from cryptography.x509.oid import NameOID
 from pc_client.messages import describe_setting, msg, status_label_text, verdict_text
 from pc_client.operations.enroll import IssuedCertificate
 from pc_client.operations.status import Advice, AdviceKind, StatusView, advise
-from pc_client.render import show_time, table
+from pc_client.render import certificate_time, show_time, table
 from sync_client.protocol import format_serial, format_time
 from sync_client.security import SecuritySetting
 
@@ -97,10 +98,16 @@ def _cn(cert: x509.Certificate | None) -> str | None:
     return str(names[0].value) if names else None
 
 
+def _dated(moment: datetime | None) -> str | None:
+    """A certificate's validity date as the original's info table printed it."""
+    return certificate_time(moment) if moment is not None else None
+
+
 def status_lines(view: StatusView) -> list[str]:
     """The status view as text: host beside client, then the verdict."""
     data = status_json(view)
     host, client = data["host"], data["client"]
+    host_cert, local_cert = view.host.certificate, view.local.cert
     unknown = msg("status.unknown") if view.local.present else "-"
     setting = SecuritySetting(view.settings.security_setting)
 
@@ -126,13 +133,13 @@ def status_lines(view: StatusView) -> list[str]:
         ],
         [
             msg("status.row.valid_from"),
-            _side(host["not_before"]),
-            _side(client["not_before"], local=True),
+            _side(_dated(host_cert.not_before if host_cert else None)),
+            _side(_dated(local_cert.not_valid_before_utc if local_cert else None), local=True),
         ],
         [
             msg("status.row.valid_to"),
-            _side(host["not_after"]),
-            _side(client["not_after"], local=True),
+            _side(_dated(host_cert.not_after if host_cert else None)),
+            _side(_dated(local_cert.not_valid_after_utc if local_cert else None), local=True),
         ],
     ]
     header = ["", msg("status.host"), msg("status.client")]

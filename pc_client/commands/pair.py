@@ -27,7 +27,7 @@ from typing import Any
 import click
 
 from pc_client.app import App, Result
-from pc_client.messages import msg, pair_png_text
+from pc_client.messages import PAIR_TIMEOUT_WITH_NO_WAIT, msg, pair_png_text
 from pc_client.operations.pair import (
     EXPIRY_GRACE,
     STOPPED_AT_DEADLINE,
@@ -125,7 +125,7 @@ def pair(app: App, qr_png: Path | None, no_wait: bool, timeout: float | None) ->
     shown); 1 when the QR code expired, was cancelled or --timeout passed; 130 after Ctrl-C.
     """
     if no_wait and timeout is not None:
-        raise click.UsageError("--timeout has no effect with --no-wait.")
+        raise click.UsageError(msg(PAIR_TIMEOUT_WITH_NO_WAIT))
     png_path = (qr_png or app.store.home / QR_PNG_NAME).absolute()
     checked = check_pairing(app)
     _check_png_path(png_path)
