@@ -1,16 +1,22 @@
-"""``sync-server``: run the service (``serve``) and do customer-service work (``admin``).
+"""``sync-server``: run the service, create and upgrade its database, back it up, and ``admin``.
 
-Both read the same settings (``SYNC_*`` environment variables), so ``admin`` works on the
-database that ``serve`` uses. Known errors print one line and exit 1; anything else prints one
-line too, with the traceback only under ``--debug``.
+    serve            run the service (creates the database and the CA on first start)
+    init             create the database and the CA, and stop
+    db upgrade|current|history    the schema's migrations
+    backup DIR / restore DIR      a consistent copy of the database and the CA files
+    admin …          customer-service and operator tasks (``sync_server.admin``)
+
+All read the same settings (``SYNC_*`` environment variables), so every command works on the
+database that ``serve`` uses. Known errors print one line ``error: … [code]`` and exit 1
+(a refusal) or 2 (configuration); anything else prints one line too, with the traceback only
+under ``--debug``. ``serve`` checks everything it can (the port, the CA files, the database and
+its schema) before it writes anything, so a refused start leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import getpass
-import json
-import secrets
 import shutil
+import socket
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,34 +25,11 @@ from typing import Any
 
 import click
 
-from sync_client.protocol import format_serial, format_time
+from sync_server.admin import admin, generate_password
 from sync_server.errors import ConfigError, ServiceError
 from sync_server.settings import Settings
 
 DEMO_CUSTOMER = "A123456789"
-
-
-class Context:
-    def __init__(self, *, debug: bool, as_json: bool, staff: str) -> None:
-        self.debug = debug
-        self.as_json = as_json
-        self.staff = staff
-        self._host: Any = None
-
-    @property
-    def host(self) -> Any:
-        if self._host is None:
-            from sync_server.host import open_host
-
-            self._host = open_host(Settings.from_env())
-        return self._host
-
-    def close(self) -> None:
-        if self._host is not None:
-            self._host.db.dispose()
-
-    def emit(self, data: dict[str, Any], text: str) -> None:
-        click.echo(json.dumps(data, ensure_ascii=False) if self.as_json else text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,40 +40,90 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+cli.add_command(admin)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """The listening address, taken before anything else so a busy port stops the start clean."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"Cannot listen on {host!r}: {exc.strerror}.", code="config") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}. Stop what uses it, or choose "
+            "another --port.",
+            code="port_in_use" if exc.errno in (98, 48, 10048) else "config",
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 @cli.command()
 @click.option("--host", "bind_host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--demo", is_flag=True, help="Create a demo customer and print how to try the clients."
 )
-@click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+)
 def serve(bind_host: str, port: int, demo: bool, log_level: str) -> None:
-    """Run the service (SQLite in SYNC_DATA_DIR unless SYNC_DATABASE_URL is set)."""
+    """Run the service (SQLite in SYNC_DATA_DIR unless SYNC_DATABASE_URL is set).
+
+    Logs go to stderr, one JSON object per line.
+    """
     import uvicorn
 
     from sync_server.app import create_app
     from sync_server.host import open_host
+    from sync_server.logs import configure_logging
 
     settings = Settings.from_env()
-    host = open_host(settings)
-    where = "SQLite" if host.db.is_sqlite else "PostgreSQL"
+    sock = bind_socket(bind_host, port)
+    try:
+        host = open_host(settings)
+    except BaseException:
+        sock.close()
+        raise
+    port = sock.getsockname()[1]
     click.echo(f"CertSync data folder: {settings.data_dir}")
-    click.echo(f"Database: {where}; CA: {host.ca.cert.subject.rfc4514_string()}")
+    click.echo(f"Database: {host.db.description}; CA: {host.ca.cert.subject.rfc4514_string()}")
     click.echo(f"CA SHA-256 fingerprint: {host.ca.fingerprint_sha256}")
     url = f"http://{bind_host}:{port}"
     if demo:
         _print_demo(host, url)
-    uvicorn.run(create_app(host), host=bind_host, port=port, log_level=log_level)
+    click.echo(f"Listening on {url}")
+    configure_logging(log_level)
+    config = uvicorn.Config(
+        create_app(host), log_config=None, access_log=False, log_level=log_level.lower()
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        host.db.dispose()
 
 
 def _print_demo(host: Any, url: str) -> None:
     from sync_server import certificates, customers
+    from sync_server.credentials import format_enrollment_code
     from sync_server.models import Customer
 
     with host.db.read() as session:
         exists = session.get(Customer, DEMO_CUSTOMER) is not None
     # A new password on every demo start: a newcomer who lost the last one is not stuck.
-    password = _generate_password()
+    password = generate_password()
     if exists:
         customers.set_password(
             host, customer_id=DEMO_CUSTOMER, password=password, actor="system:demo"
@@ -105,8 +138,6 @@ def _print_demo(host: Any, url: str) -> None:
         )
     lines = [f"Demo customer {DEMO_CUSTOMER}, login password: {password}"]
     slip = certificates.issue_enrollment_code(host, DEMO_CUSTOMER, actor="system:demo")
-    from sync_server.credentials import format_enrollment_code
-
     lines.append(f"Enrollment code (slip): {format_enrollment_code(slip.code)}")
     where = Path(sys.executable).parent
     on_path = shutil.which("pc-client") is not None
@@ -124,212 +155,140 @@ def _print_demo(host: Any, url: str) -> None:
     click.echo("\n".join(lines))
 
 
-def _generate_password() -> str:
-    return secrets.token_urlsafe(12)
+@cli.command()
+def init() -> None:
+    """Create the database (at the newest schema) and the CA, if they are not there yet."""
+    from sync_server import schema
+    from sync_server.db import Database
+    from sync_server.host import open_host
+
+    settings = Settings.from_env()
+    probe = Database(settings.resolved_database_url)
+    try:
+        before = schema.inspect(probe)
+    finally:
+        probe.dispose()
+    host = open_host(settings)
+    try:
+        made = before.state in (schema.State.MISSING, schema.State.EMPTY)
+        click.echo(
+            f"{'Created' if made else 'Already there'}: {host.db.description} at revision "
+            f"{before.head}; data folder {settings.data_dir}"
+        )
+        click.echo(f"CA: {host.ca.cert.subject.rfc4514_string()}")
+        click.echo(f"CA SHA-256 fingerprint: {host.ca.fingerprint_sha256}")
+    finally:
+        host.db.dispose()
 
 
-# -- admin ------------------------------------------------------------------------------
+# -- db ---------------------------------------------------------------------------------
 
 
 @cli.group()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--staff", default=None, help="Who is acting, for the audit trail [your login name].")
-@click.pass_context
-def admin(ctx: click.Context, as_json: bool, staff: str | None) -> None:
-    """Customer-service and operator tasks on the same database as `serve`."""
-    ctx.obj = Context(debug=ctx.obj["debug"], as_json=as_json, staff=staff or getpass.getuser())
-    ctx.call_on_close(ctx.obj.close)
+def db() -> None:
+    """The database's schema: its revision, the migrations, upgrading."""
 
 
-def _actor(ctx: Context) -> str:
-    return f"staff:{ctx.staff}"[:100]
+def _database() -> Any:
+    from sync_server.db import Database
+
+    return Database(Settings.from_env().resolved_database_url)
 
 
-def _read_secret(prompt: str) -> str:
-    if sys.stdin.isatty():
-        return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
-    return sys.stdin.readline().rstrip("\r\n")
+@db.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and whether it is the newest."""
+    from sync_server import schema
+
+    database = _database()
+    try:
+        status = schema.inspect(database)
+    finally:
+        database.dispose()
+    advice = {
+        schema.State.CURRENT: "current",
+        schema.State.BEHIND: "behind: run `sync-server db upgrade`",
+        schema.State.LEGACY: "behind: run `sync-server db upgrade`",
+        schema.State.NEWER: "newer than this CertSync",
+        schema.State.MISSING: "no database: `sync-server init` creates one",
+        schema.State.EMPTY: "no tables: `sync-server init` creates them",
+        schema.State.FOREIGN: "not a CertSync database",
+    }[status.state]
+    click.echo(f"{database.description}: revision {status.shown_revision} ({advice})")
 
 
-@admin.command("customer-add")
-@click.argument("customer_id")
-@click.option("--name", required=True)
-@click.option(
-    "--generate-password", is_flag=True, help="Generate the login password and print it once."
-)
-@click.pass_obj
-def customer_add(ctx: Context, customer_id: str, name: str, generate_password: bool) -> None:
-    """Create a customer; the login password is prompted (or generated and printed once)."""
-    from sync_server import customers
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Run the migrations this database lacks (back it up first: `sync-server backup DIR`)."""
+    from sync_server import schema
 
-    customer_id = customers.parse_customer_id(customer_id)
-    password = _generate_password() if generate_password else _read_secret("Login password")
-    customers.create_customer(
-        ctx.host, customer_id=customer_id, name=name, password=password, actor=_actor(ctx)
+    database = _database()
+    try:
+        before, after = schema.upgrade(database, create=False)
+    finally:
+        database.dispose()
+    if before.state is schema.State.CURRENT:
+        click.echo(f"{database.description} is already at revision {after.revision}.")
+    else:
+        click.echo(
+            f"Upgraded {database.description}: revision {before.shown_revision} → {after.revision}."
+        )
+
+
+@db.command("history")
+def db_history() -> None:
+    """List the migrations, oldest first, marking the database's revision."""
+    from sync_server import schema
+
+    database = _database()
+    try:
+        current = schema.inspect(database).revision
+    except ConfigError:
+        current = None  # the list is worth showing even when the database is unreachable
+    finally:
+        database.dispose()
+    for revision in schema.history():
+        marks = [m for m, on in (("head", revision.id == schema.head_revision()),
+                                 ("current", revision.id == current)) if on]  # fmt: skip
+        click.echo(
+            f"{revision.id}  {revision.title}" + (f"  ({', '.join(marks)})" if marks else "")
+        )
+
+
+# -- backup and restore -----------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+def backup(directory: Path) -> None:
+    """Back up the database and the CA files into DIRECTORY (new or empty); safe while serving."""
+    from sync_server import backup as backups
+    from sync_server.models import utcnow
+
+    summary = backups.backup(Settings.from_env(), directory, now=utcnow())
+    click.echo(_described(f"Backed up to {summary.directory}", summary))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def restore(directory: Path) -> None:
+    """Restore the backup in DIRECTORY into an empty data folder (or empty PostgreSQL database)."""
+    from sync_server import backup as backups
+    from sync_server import schema
+
+    summary = backups.restore(Settings.from_env(), directory)
+    click.echo(_described(f"Restored into {summary.directory}", summary))
+    if summary.revision != schema.head_revision():
+        click.echo(f"Its schema is at revision {summary.revision}: run `sync-server db upgrade`.")
+
+
+def _described(head: str, summary: Any) -> str:
+    counts = summary.counts
+    return (
+        f"{head}: {summary.kind} at revision {summary.revision}; "
+        f"{counts.get('customer', 0)} customers, {counts.get('certificate', 0)} certificates, "
+        f"{counts.get('audit_event', 0)} audit events."
     )
-    _emit_password_result(
-        ctx,
-        {"customer_id": customer_id, "name": name},
-        f"Customer {customer_id} ({name}) created.",
-        password if generate_password else None,
-    )
-
-
-@admin.command("customer-passwd")
-@click.argument("customer_id")
-@click.option(
-    "--generate-password", is_flag=True, help="Generate the login password and print it once."
-)
-@click.pass_obj
-def customer_passwd(ctx: Context, customer_id: str, generate_password: bool) -> None:
-    """Set a customer's new login password (prompted, or generated and printed once).
-
-    The account is unlocked and the customer's open sessions end.
-    """
-    from sync_server import customers
-
-    customer_id = customers.parse_customer_id(customer_id)
-    password = _generate_password() if generate_password else _read_secret("New login password")
-    customers.set_password(ctx.host, customer_id=customer_id, password=password, actor=_actor(ctx))
-    _emit_password_result(
-        ctx,
-        {"customer_id": customer_id},
-        f"New login password set for {customer_id}; its sessions have ended.",
-        password if generate_password else None,
-    )
-
-
-def _emit_password_result(
-    ctx: Context, data: dict[str, Any], text: str, generated: str | None
-) -> None:
-    """Print the result; a generated password is shown this once and never again."""
-    if generated is not None:
-        data = {**data, "password": generated}
-        text += f"\nLogin password (shown once): {generated}"
-    ctx.emit(data, text)
-
-
-@admin.command("enrollment-code")
-@click.argument("customer_id")
-@click.pass_obj
-def enrollment_code(ctx: Context, customer_id: str) -> None:
-    """Print a new enrollment slip (code and expiry); an earlier slip stops working."""
-    from sync_server import certificates, customers
-    from sync_server.credentials import format_enrollment_code
-
-    customer_id = customers.parse_customer_id(customer_id)
-    slip = certificates.issue_enrollment_code(ctx.host, customer_id, actor=_actor(ctx))
-    code = format_enrollment_code(slip.code)
-    ctx.emit(
-        {
-            "customer_id": customer_id,
-            "enrollment_code": code,
-            "expires_at": format_time(slip.expires_at),
-        },
-        f"Certificate password slip for {customer_id}\n"
-        f"  Enrollment code: {code}   (case-sensitive)\n"
-        f"  Valid until:     {format_time(slip.expires_at)}",
-    )
-
-
-@admin.command("redownload-open")
-@click.argument("customer_id")
-@click.pass_obj
-def redownload_open(ctx: Context, customer_id: str) -> None:
-    """Let the customer download their latest certificate again, once."""
-    from sync_server import certificates, customers
-
-    customer_id = customers.parse_customer_id(customer_id)
-    expires_at = certificates.open_redownload(ctx.host, customer_id, actor=_actor(ctx))
-    ctx.emit(
-        {"customer_id": customer_id, "expires_at": format_time(expires_at)},
-        f"Re-download opened for {customer_id} until {format_time(expires_at)}.",
-    )
-
-
-@admin.command()
-@click.argument("serial")
-@click.option("--reason", required=True, help="unspecified, key_compromise, affiliation_changed, "
-              "superseded or cessation_of_operation")  # fmt: skip
-@click.pass_obj
-def revoke(ctx: Context, serial: str, reason: str) -> None:
-    """Revoke a certificate by serial (decimal or 0x hex); the CRL shows it at once."""
-    from sync_server import certificates
-
-    cert = certificates.revoke(ctx.host, serial, reason=reason, actor=_actor(ctx))
-    ctx.emit(
-        {"serial": cert.serial, "customer_id": cert.customer_id, "reason": reason},
-        f"Revoked {format_serial(int(cert.serial))} of {cert.customer_id} ({reason}).",
-    )
-
-
-@admin.command()
-@click.argument("customer_id", required=False)
-@click.pass_obj
-def certs(ctx: Context, customer_id: str | None) -> None:
-    """List certificates, of one customer or all."""
-    from sync_server import certificates, customers
-
-    if customer_id is not None:
-        customer_id = customers.parse_customer_id(customer_id)
-    host = ctx.host
-    rows = certificates.list_certificates(host, customer_id)
-    items = [
-        certificates.certificate_json(r, now=host.now(), window=host.settings.renewal_window)
-        for r in rows
-    ]
-    for item in items:
-        del item["cert_pem"]
-    lines = [
-        f"{i['customer_id']}  {i['serial_display']:<44} "
-        f"{i['not_before']} → {i['not_after']}  {i['status']}"
-        for i in items
-    ]
-    ctx.emit({"certificates": items}, "\n".join(lines) or "No certificates.")
-
-
-@admin.command("audit")
-@click.option("--customer", "customer_id", default=None)
-@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100000))
-@click.pass_obj
-def audit_cmd(ctx: Context, customer_id: str | None, limit: int) -> None:
-    """Show the audit trail, oldest first."""
-    from sync_server import audit, customers
-
-    if customer_id is not None:
-        customer_id = customers.parse_customer_id(customer_id)
-    with ctx.host.db.read() as session:
-        events = audit.list_events(session, customer_id=customer_id, limit=limit)
-    items = [
-        {
-            "at": format_time(e.at),
-            "actor": e.actor,
-            "customer_id": e.customer_id,
-            "device_kind": e.device_kind,
-            "action": e.action,
-            "outcome": e.outcome,
-            "detail": e.detail,
-        }
-        for e in events
-    ]
-    lines = [
-        f"{i['at']}  {i['actor']:<16} {i['customer_id'] or '-':<10} {i['device_kind'] or '-':<6} "
-        f"{i['action']:<20} {i['outcome']:<24} {i['detail']}"
-        for i in items
-    ]
-    ctx.emit({"events": items}, "\n".join(lines) or "No events.")
-
-
-@admin.command()
-@click.pass_obj
-def prune(ctx: Context) -> None:
-    """Wipe expired relay slots and delete ended ones older than an hour."""
-    from datetime import timedelta
-
-    from sync_server import relay
-
-    removed = relay.prune(ctx.host, now=ctx.host.now(), older_than=timedelta(hours=1))
-    ctx.emit({"removed": removed}, f"Removed {removed} ended relay slots.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -347,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {exc.message} [{exc.code}]", err=True)
         return 1
     except ConfigError as exc:
-        click.echo(f"error: {exc} [config]", err=True)
+        click.echo(f"error: {exc.message} [{exc.code}]", err=True)
         return 2
     except Exception as exc:
         if debug:

@@ -54,12 +54,6 @@ def open_host(
         cert_file=settings.ca_cert_file,
         chain_file=settings.ca_chain_file,
     )
-    if ca is None and not create:
-        raise ConfigError(
-            f"There is no CA in the data folder {settings.data_dir}. Point SYNC_DATA_DIR at the "
-            "server's, or create one with `sync-server init`.",
-            code="ca_missing",
-        )
     generated = ca is None
     if ca is None:
         ca = CA.generate()  # kept in memory until every check has passed
@@ -77,6 +71,12 @@ def open_host(
         creating = status.state in (schema.State.MISSING, schema.State.EMPTY)
         if problem is not None and not (create and creating):
             raise problem
+        if generated and not create:
+            raise ConfigError(
+                f"There is no CA in the data folder {settings.data_dir}. Point SYNC_DATA_DIR at "
+                "the server's, or create one with `sync-server init`.",
+                code="ca_missing",
+            )
         if not creating:
             check_ca(db, ca)
         if creating:

@@ -48,6 +48,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     folder = tmp_path / "data"
     monkeypatch.setenv("SYNC_DATA_DIR", str(folder))
+    assert main(["init"]) == 0  # admin never creates a database: the server (or init) does
     return folder
 
 
@@ -173,9 +174,13 @@ def test_a_generated_password_is_printed_once_and_works(admin: Admin, data_dir: 
         ("audit", "--customer", "B2"),
     ],
 )
-def test_an_invalid_id_is_one_line_and_exit_1(admin: Admin, data_dir: Path, args: tuple) -> None:
+def test_an_invalid_id_is_one_line_and_exit_1(
+    admin: Admin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple
+) -> None:
+    nowhere = tmp_path / "nowhere"
+    monkeypatch.setenv("SYNC_DATA_DIR", str(nowhere))
     one_line_error(admin(*args, stdin=STAFF_PASSWORD + "\n"), "invalid_national_id")
-    assert not (data_dir / "certsync.db").exists()  # refused before anything was opened
+    assert not nowhere.exists()  # refused before any database was looked for
 
 
 def test_customer_add_refusals(admin: Admin) -> None:
