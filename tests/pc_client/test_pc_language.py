@@ -430,8 +430,17 @@ def _assert_chinese(walk: Walk) -> None:
     assert silent == [], f"no Chinese at all in: {silent}"
 
 
+# ``ui --help`` names the page's button as the page shows it by default (關閉視窗, Close window).
+_CHINESE_ALLOWED_IN_ENGLISH = ("關閉視窗",)
+
+
 def _assert_english(walk: Walk) -> None:
-    chinese = [(args, _CJK.findall(text)[:10]) for args, text in walk.outputs]
+    def chinese_in(text: str) -> list[str]:
+        for name in _CHINESE_ALLOWED_IN_ENGLISH:
+            text = text.replace(name, "")
+        return _CJK.findall(text)[:10]
+
+    chinese = [(args, chinese_in(text)) for args, text in walk.outputs]
     chinese = [(args, found) for args, found in chinese if found]
     assert chinese == [], f"Chinese left in English output: {chinese}"
 
