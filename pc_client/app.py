@@ -34,6 +34,7 @@ from pc_client.prompts import Prompter
 from pc_client.records import Session
 from pc_client.store import Store, default_home
 from sync_client.api import SyncClient
+from sync_client.display import terminal_is_light
 from sync_client.errors import InvalidInput
 from sync_client.pfx import DEFAULT_PFX_ITERATIONS
 
@@ -52,6 +53,7 @@ class Options:
     debug: bool = False
     pfx_iterations: int = DEFAULT_PFX_ITERATIONS
     pause_at: str | None = None
+    light_terminal: bool | None = None  # from $COLORFGBG: the terminal's background is light
 
     @classmethod
     def build(
@@ -80,6 +82,7 @@ class Options:
             debug=debug,
             pfx_iterations=iterations,
             pause_at=environ.get("PC_CLIENT_TEST_PAUSE_AT", "").strip() or None,
+            light_terminal=terminal_is_light(environ),
         )
 
 

@@ -46,6 +46,7 @@ from pc_client.messages import msg
 from pc_client.records import Pending, Registration, Session, StoreSettings
 from sync_client.errors import PfxInvalid
 from sync_client.fsio import fsync_directory, read_file_limited, write_file_atomic
+from sync_client.i18n import os_reason
 from sync_client.keys import (
     PrivateKey,
     certificate_fingerprint,
@@ -152,7 +153,7 @@ class Store:
             self.home.mkdir(parents=True, mode=FOLDER_MODE)
         except OSError as exc:
             raise StoreUnusable(
-                msg("store.cannot_create", path=self.home, reason=exc.strerror or exc)
+                msg("store.cannot_create", path=self.home, reason=os_reason(exc))
             ) from exc
 
     def _write(self, path: Path, data: bytes) -> None:
@@ -161,7 +162,7 @@ class Store:
             write_file_atomic(path, data, mode=FILE_MODE)
         except OSError as exc:
             raise StoreUnusable(
-                msg("store.cannot_write", path=path, reason=exc.strerror or exc)
+                msg("store.cannot_write", path=path, reason=os_reason(exc))
             ) from exc
 
     def _read_json(self, path: Path) -> dict[str, Any] | None:
@@ -344,7 +345,7 @@ class Store:
             os.replace(staging, self.pfx_path(customer_id))
         except OSError as exc:
             raise StoreUnusable(
-                msg("store.cannot_write", path=self.pfx_path(customer_id), reason=exc.strerror)
+                msg("store.cannot_write", path=self.pfx_path(customer_id), reason=os_reason(exc))
             ) from exc
         fsync_directory(self.home)
         self.checkpoint("pfx-replaced")

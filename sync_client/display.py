@@ -16,7 +16,7 @@ CJK characters take two.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -241,3 +241,14 @@ def table(
     for row in rows:
         out.extend(_lines(row))
     return out
+
+
+def terminal_is_light(environ: Mapping[str, str]) -> bool | None:
+    """Whether the terminal's background is light, from ``COLORFGBG`` (``"0;15"``: foreground
+    0, background 15), which rxvt, Konsole, iTerm2 and others set; ``None`` when unknown.
+    Background colours 7 (light grey) and 9–15 (the bright ones, but 8, dark grey) are light."""
+    raw = environ.get("COLORFGBG", "").strip()
+    background = raw.rsplit(";", 1)[-1] if raw else ""
+    if not background.isdigit():
+        return None
+    return int(background) == 7 or 9 <= int(background) <= 15

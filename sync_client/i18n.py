@@ -218,6 +218,7 @@ SERVER_ERRORS: Final[tuple[str, ...]] = (
     N_("error.slot_cancelled"),
     N_("error.slot_wrong_customer"),
     N_("error.internal_error"),
+    N_("error.not_ready"),
 )
 
 

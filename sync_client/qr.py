@@ -15,7 +15,6 @@ import base64
 import binascii
 import io
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -166,17 +165,6 @@ _HALF_BLOCKS = {
     (False, True): "\u2584",  # ▄
     (True, True): "\u2588",  # █
 }
-
-
-def terminal_is_light(environ: Mapping[str, str]) -> bool | None:
-    """Whether the terminal's background is light, from ``COLORFGBG`` (``"0;15"``: foreground
-    0, background 15), which rxvt, Konsole, iTerm2 and others set; ``None`` when unknown.
-    Background colours 7 (light grey) and 9–15 (the bright ones, but 8, dark grey) are light."""
-    raw = environ.get("COLORFGBG", "").strip()
-    background = raw.rsplit(";", 1)[-1] if raw else ""
-    if not background.isdigit():
-        return None
-    return int(background) == 7 or 9 <= int(background) <= 15
 
 
 def render_qr_terminal(payload: str, *, light_ink: bool = True) -> str:

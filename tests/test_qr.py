@@ -253,6 +253,6 @@ def test_terminal_polarity_matters() -> None:
     ],
 )
 def test_the_terminal_theme_comes_from_colorfgbg(colorfgbg: str, light: bool | None) -> None:
-    from sync_client.qr import terminal_is_light
+    from sync_client.display import terminal_is_light
 
     assert terminal_is_light({"COLORFGBG": colorfgbg}) is light

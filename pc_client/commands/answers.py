@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 from pc_client.messages import describe_setting, msg, status_label_text, verdict_text
 from pc_client.operations.enroll import IssuedCertificate
 from pc_client.operations.status import Advice, AdviceKind, StatusView, advise
-from pc_client.render import certificate_time, show_time, table
+from pc_client.render import certificate_time, show_time, show_time_text, table
 from sync_client.protocol import format_serial, format_time
 from sync_client.security import SecuritySetting
 
@@ -36,8 +36,8 @@ def advice_sentence(advice: Advice) -> str:
     if kind is AdviceKind.RENEW:
         return msg("advice.renew", date=show_time(advice.renew_before))
     if kind is AdviceKind.PENDING_RENEW:
-        return msg("advice.pending_renew", since=advice.since)
-    return msg("advice.pending_apply", since=advice.since)
+        return msg("advice.pending_renew", since=show_time_text(advice.since))
+    return msg("advice.pending_apply", since=show_time_text(advice.since))
 
 
 def advice_lines(view: StatusView) -> list[str]:
@@ -158,8 +158,8 @@ def issued_lines(certificate: IssuedCertificate, headline: str) -> list[str]:
         msg("issued.serial", serial=certificate.serial_display),
         msg(
             "issued.validity",
-            start=show_time(certificate.not_before),
-            end=show_time(certificate.not_after),
+            start=certificate_time(certificate.not_before),
+            end=certificate_time(certificate.not_after),
         ),
         msg("issued.saved", path=certificate.path),
     ]

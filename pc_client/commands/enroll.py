@@ -12,12 +12,16 @@ from pc_client.app import App, Result
 from pc_client.commands.answers import issued_json, issued_lines
 from pc_client.commands.questions import (
     KEY_TYPES,
+    ask_enrollment_code,
     ask_new_password,
     ask_security_setting,
     ask_terms,
+    brokerage_info,
     key_kind,
+    say_processing,
     security_setting_option,
 )
+from pc_client.errors import PcRefusal
 from pc_client.messages import describe_setting, msg
 from pc_client.operations.enroll import (
     apply_for_certificate,
@@ -25,7 +29,8 @@ from pc_client.operations.enroll import (
     check_redownload,
     redownload_certificate,
 )
-from pc_client.passwords import check_new_password
+from sync_client.errors import ServerRefused
+from sync_client.i18n import current_language, error_message
 
 
 @click.command()
@@ -40,7 +45,8 @@ def apply(app: App, agree: bool, setting_option: int | None, key_type: str) -> R
 
     \b
     Prompts, in this order (one line each from standard input when it is not a terminal):
-      1. enrollment code (the certificate password slip; case-sensitive)
+      1. enrollment code (the certificate password slip; case-sensitive; shown as typed
+         and checked with the host at once)
       2. agree to the terms [y/N]          (skipped with --agree)
       3. new PFX password
       4. new PFX password again
@@ -50,19 +56,20 @@ def apply(app: App, agree: bool, setting_option: int | None, key_type: str) -> R
     store folder, protected by the new PFX password.
     """
     checked = check_apply(app)
-    code = app.prompter.secret(msg("prompt.enrollment_code"))
-    terms_accepted = ask_terms(app, agree)
-    password, again = ask_new_password(app)
-    check_new_password(password, again, min_length=checked.password_min_length)
+    code = ask_enrollment_code(app)
+    agreement = ask_terms(app, agree)
+    password, again = ask_new_password(app, min_length=checked.password_min_length)
     setting = ask_security_setting(app, setting_option)
+    say_processing(app)
     applied = apply_for_certificate(
         app,
         enrollment_code=code,
-        terms_accepted=terms_accepted,
+        terms_accepted=True,
         password=password,
         password_again=again,
         security_setting=setting,
         key_kind=key_kind(key_type) or "rsa",
+        terms_version=agreement.version,
         checked=checked,
     )
     certificate, setting = applied.certificate, applied.security_setting
@@ -89,7 +96,30 @@ def redownload(app: App) -> Result:
     """
     checked = check_redownload(app)
     password = app.prompter.secret(msg("prompt.pending_password"))
-    certificate = redownload_certificate(app, password=password, checked=checked)
+    say_processing(app)
+    try:
+        certificate = redownload_certificate(app, password=password, checked=checked)
+    except ServerRefused as exc:
+        if exc.code not in ("redownload_not_open", "redownload_expired", "redownload_used"):
+            raise
+        # Only customer service opens a re-download: say how to reach them.
+        raise PcRefusal(
+            f"{error_message(exc.code, exc.message, exc.details)} {service_line(app)}".strip(),
+            code=exc.code,
+        ) from exc
     lines = issued_lines(certificate, msg("redownload.done"))
     lines += [msg("advice.backup"), msg("advice.repair_phone")]
     return Result(issued_json(certificate), lines)
+
+
+def service_line(app: App) -> str:
+    """The customer-service line and hours, from the host (empty if it cannot say)."""
+    try:
+        info = brokerage_info(app)
+    except ServerRefused:
+        return ""
+    if info is None:
+        return ""
+    language = current_language()
+    hours = info.service_hours.get(language) or info.service_hours.get("en", "")
+    return msg("advice.call_service", phone=info.service_phone, hours=hours)

@@ -43,6 +43,7 @@ from pc_client.operations.pair import (
 from pc_client.render import show_time
 from sync_client.errors import InvalidInput
 from sync_client.fsio import write_file_atomic
+from sync_client.i18n import os_reason
 from sync_client.pairing import CLAIMED, DEFAULT_WAIT_STEP, EXPIRED, OPEN
 from sync_client.protocol import format_time
 
@@ -94,6 +95,13 @@ class PayloadText(str):
 )
 @click.option("--no-wait", is_flag=True, help="Exit as soon as the QR code is shown.")
 @click.option(
+    "--qr-theme",
+    type=click.Choice(["light", "dark"]),
+    default=None,
+    help="The terminal's background, so the QR code is drawn to scan "
+    "[default: from $COLORFGBG, else dark].",
+)
+@click.option(
     "--timeout",
     metavar="S",
     type=click.FloatRange(min=0.0, min_open=True),
@@ -101,7 +109,9 @@ class PayloadText(str):
     help="Stop waiting after S seconds and cancel the QR code [default: until it expires].",
 )
 @click.pass_obj
-def pair(app: App, qr_png: Path | None, no_wait: bool, timeout: float | None) -> Result:
+def pair(
+    app: App, qr_png: Path | None, no_wait: bool, qr_theme: str | None, timeout: float | None
+) -> Result:
     """Put your certificate on your phone: show a QR code for the trading app to scan.
 
     \b
@@ -131,7 +141,8 @@ def pair(app: App, qr_png: Path | None, no_wait: bool, timeout: float | None) ->
     _check_png_path(png_path)
     password = app.prompter.secret(msg("prompt.pfx_password"))
     pairing = start_pairing(app, password=password, checked=checked)
-    screen = _Screen(enabled=not app.options.as_json)
+    light = qr_theme == "light" if qr_theme else bool(app.options.light_terminal)
+    screen = _Screen(enabled=not app.options.as_json, light_terminal=light)
     data = _answer(pairing, png_path)
     keep_png = False
     try:
@@ -170,7 +181,7 @@ def _write_png(pairing: Pairing, path: Path) -> None:
         write_file_atomic(path, pairing.qr_png_bytes(), mode=0o600)
     except OSError as exc:
         raise InvalidInput(
-            msg("store.cannot_write", path=path, reason=exc.strerror or type(exc).__name__),
+            msg("store.cannot_write", path=path, reason=os_reason(exc)),
             code="cannot_write",
         ) from None
 
@@ -260,8 +271,9 @@ class _Screen:
     pipe the waiting line is printed once, since a log gains nothing from a countdown.
     """
 
-    def __init__(self, *, enabled: bool) -> None:
+    def __init__(self, *, enabled: bool, light_terminal: bool) -> None:
         self.enabled = enabled
+        self.light_terminal = light_terminal
         self.live = enabled and _stdout_is_terminal()
         self._drawn = 0
 
@@ -278,7 +290,7 @@ class _Screen:
         )
         click.echo(msg("pair.instructions", id=pairing.customer_id))
         click.echo("")
-        click.echo(pairing.qr_terminal_text(), nl=False)
+        click.echo(pairing.qr_terminal_text(light_terminal=self.light_terminal), nl=False)
         click.echo(pair_png_text(png, kept=no_wait))
         if not no_wait and not self.live:
             click.echo(msg("pair.waiting_until", until=show_time(pairing.expires_at)))

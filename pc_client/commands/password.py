@@ -7,7 +7,7 @@ import click
 
 from pc_client.app import App, Result
 from pc_client.commands.questions import ask_new_password
-from pc_client.messages import describe_setting, msg
+from pc_client.messages import SETTING_DONE, describe_setting, msg
 from pc_client.operations.password import (
     change_pfx_password,
     check_change_password,
@@ -34,7 +34,7 @@ def passwd(app: App) -> Result:
     """
     checked = check_change_password(app)
     current = app.prompter.secret(msg("prompt.current_password"))
-    password, again = ask_new_password(app)
+    password, again = ask_new_password(app, min_length=checked.password_min_length)
     changed = change_pfx_password(
         app,
         current_password=current,
@@ -93,5 +93,8 @@ def security_setting(app: App, setting_arg: str | None) -> Result:
             "security_setting": int(setting),
             "session_security_setting": after.session_security_setting,
         },
-        [msg("setting.chosen", setting=int(setting), description=describe_setting(int(setting)))],
+        [
+            msg(SETTING_DONE),
+            msg("setting.chosen", setting=int(setting), description=describe_setting(int(setting))),
+        ],
     )

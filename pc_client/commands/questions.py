@@ -4,29 +4,51 @@ Each asks through ``app.prompter`` and then applies the operations' own rule at 
 wrong answer is refused right after it is typed, before the next question, as the ``--help``
 order promises. The rule itself lives in ``pc_client.operations``; the operation applies it
 again when it runs (a page's form gives every answer at once).
+
+On a terminal an honest mistake asks again instead of ending the command: a mistyped slip code
+(while the host still allows tries), a new password that breaks a rule. When answers come from
+standard input (a script), a wrong answer ends the command, since the next line was meant for
+the next question.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
 import click
 
 from pc_client.app import App
-from pc_client.messages import msg
+from pc_client.errors import PasswordRejected
+from pc_client.messages import PROCESSING, msg, setting_menu
 from pc_client.operations.enroll import require_terms
+from pc_client.operations.info import fetch_brokerage_info
 from pc_client.operations.password import choose_security_setting
+from pc_client.passwords import check_new_password
+from sync_client.api import BrokerageInfo
+from sync_client.errors import ClientError, InvalidInput, ServerRefused
+from sync_client.i18n import current_language, error_message
 from sync_client.keys import KeyKind
 from sync_client.security import SecuritySetting
 
 KEY_TYPES = click.Choice(["rsa", "ec"])
+# How often a terminal asks again after an honest mistake before the command gives up.
+ATTEMPTS = 3
+# The host's refusals of a slip code that another try could mend (a typo).
+SLIP_RETRYABLE = frozenset({"enrollment_code_invalid", "enrollment_code_superseded"})
 
 # Shared by apply and import: the setting asked for when a certificate arrives.
 security_setting_option = click.option(
     "--security-setting",
     "setting_option",
     type=click.IntRange(1, 3),
+    metavar="N",
     default=None,
     help="1, 2 or 3, without the prompt.",
 )
+
+T = TypeVar("T")
 
 
 def key_kind(key_type: str | None) -> KeyKind | None:
@@ -36,28 +58,109 @@ def key_kind(key_type: str | None) -> KeyKind | None:
     return "ec" if key_type == "ec" else "rsa"
 
 
+def _again_on_terminal(app: App, ask: Callable[[], T], *, retry: Callable[[Exception], bool]) -> T:
+    """``ask()``; on a terminal, when it fails in a way ``retry`` calls mendable, say why and
+    ask again (``ATTEMPTS`` times in all); elsewhere the first failure ends the command."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return ask()
+        except ClientError as exc:
+            if not app.prompter.interactive or attempt == ATTEMPTS or not retry(exc):
+                raise
+            shown = (
+                error_message(exc.code, exc.message, exc.details)
+                if isinstance(exc, ServerRefused)
+                else exc.message
+            )
+            app.prompter.say(shown)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def ask_enrollment_code(app: App) -> str:
+    """The slip's code, shown as typed (it is printed on paper, not a password), checked with
+    the host before anything else is asked; each check counts as a try, as at apply."""
+    client = app.client()
+
+    def ask() -> str:
+        code = app.prompter.text(msg("prompt.enrollment_code")).strip()
+        if not code:
+            raise InvalidInput(msg("prompt.enrollment_code_empty"), code="enrollment_code_empty")
+        client.check_enrollment_code(code)
+        return code
+
+    def mendable(exc: Exception) -> bool:
+        return isinstance(exc, InvalidInput) or (
+            isinstance(exc, ServerRefused) and exc.code in SLIP_RETRYABLE
+        )
+
+    return _again_on_terminal(app, ask, retry=mendable)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The customer agreed to the terms of ``version`` (``None``: an older host without
+    ``/info``, whose terms are this program's own)."""
+
+    version: str | None
+
+
+def brokerage_info(app: App) -> BrokerageInfo | None:
+    """The host's ``/info``, or ``None`` from a host that predates it."""
+    try:
+        return fetch_brokerage_info(app)
+    except ServerRefused as exc:
+        if exc.code in ("not_found", "bad_response"):
+            return None
+        raise
+
+
+def ask_terms(app: App, agreed: bool) -> Agreement:
+    """Show the host's terms and ask for agreement, unless ``--agree``; refuse a no at once.
+    Either way the version agreed to goes to the host with the request."""
+    info = brokerage_info(app)
+    version = info.terms_version if info is not None else None
+    if agreed:
+        return Agreement(version)
+    if info is not None:
+        text = info.terms_text.get(current_language()) or info.terms_text.get("en", "")
+        app.prompter.say(msg("terms.heading", version=info.terms_version))
+        app.prompter.say(text)
+    else:
+        app.prompter.say(msg("terms.text"))
+    require_terms(app.prompter.confirm(msg("prompt.agree")))
+    return Agreement(version)
+
+
+def ask_new_password(app: App, *, min_length: int) -> tuple[str, str]:
+    """The new PFX password, typed twice, with the rule shown first; a password that breaks
+    the rule is refused at once (and asked again on a terminal)."""
+    app.prompter.say(msg("password.rule", min_length=min_length))
+
+    def ask() -> tuple[str, str]:
+        password = app.prompter.secret(msg("prompt.new_password"))
+        again = app.prompter.secret(msg("prompt.new_password_again"))
+        check_new_password(password, again, min_length=min_length)
+        return password, again
+
+    return _again_on_terminal(app, ask, retry=lambda exc: isinstance(exc, PasswordRejected))
+
+
 def ask_security_setting(app: App, option: int | None) -> SecuritySetting:
-    """``--security-setting N`` or the prompt (default: the current setting)."""
+    """``--security-setting N`` or the prompt, after the three meanings (default: the current
+    setting)."""
     if option is not None:
         return choose_security_setting(option)
     current = app.store.load_settings().security_setting
-    return choose_security_setting(
-        app.prompter.text(msg("prompt.security_setting"), default=str(current))
-    )
+    for line in setting_menu():
+        app.prompter.say(line)
+
+    def ask() -> SecuritySetting:
+        answer = app.prompter.text(msg("prompt.security_setting"), default=str(current))
+        return choose_security_setting(answer)
+
+    return _again_on_terminal(app, ask, retry=lambda exc: isinstance(exc, InvalidInput))
 
 
-def ask_terms(app: App, agreed: bool) -> bool:
-    """Show the terms and ask for agreement, unless ``--agree``; refuse a no at once."""
-    if agreed:
-        return True
-    app.prompter.say(msg("terms.text"))
-    accepted = app.prompter.confirm(msg("prompt.agree"))
-    require_terms(accepted)
-    return accepted
-
-
-def ask_new_password(app: App) -> tuple[str, str]:
-    """The new PFX password, typed twice."""
-    password = app.prompter.secret(msg("prompt.new_password"))
-    again = app.prompter.secret(msg("prompt.new_password_again"))
-    return password, again
+def say_processing(app: App) -> None:
+    """系統進行憑證資料處理中，請稍後: the host is working (on a terminal only)."""
+    app.prompter.say(msg(PROCESSING))

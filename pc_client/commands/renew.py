@@ -10,7 +10,13 @@ import click
 
 from pc_client.app import App, Result
 from pc_client.commands.answers import issued_json, issued_lines
-from pc_client.commands.questions import KEY_TYPES, ask_new_password, ask_terms, key_kind
+from pc_client.commands.questions import (
+    KEY_TYPES,
+    ask_new_password,
+    ask_terms,
+    key_kind,
+    say_processing,
+)
 from pc_client.messages import msg
 from pc_client.operations.renew import check_renew, renew_certificate
 
@@ -37,12 +43,14 @@ def renew(app: App, agree: bool, key_type: str | None) -> Result:
     If a renewal was interrupted, running renew again (same answers) finishes it.
     """
     checked = check_renew(app)
-    terms_accepted = ask_terms(app, agree)
+    agreement = ask_terms(app, agree)
     current_password = app.prompter.secret(msg("prompt.current_password"))
-    password, again = ask_new_password(app)
+    password, again = ask_new_password(app, min_length=checked.password_min_length)
+    say_processing(app)
     certificate = renew_certificate(
         app,
-        terms_accepted=terms_accepted,
+        terms_accepted=True,
+        terms_version=agreement.version,
         current_password=current_password,
         new_password=password,
         new_password_again=again,

@@ -10,7 +10,7 @@ import click
 from pc_client.app import App, Result
 from pc_client.messages import describe_setting, msg
 from pc_client.operations.session import log_in, log_out
-from pc_client.render import show_time
+from pc_client.render import show_time, show_time_text
 from sync_client.national_id import normalize_national_id
 from sync_client.protocol import format_time
 
@@ -65,7 +65,7 @@ def logout(app: App) -> Result:
         return Result({"logged_out": False}, [msg("logout.none")])
     lines = [msg("logout.done", id=done.customer_id)]
     if not done.server_told:
-        lines.append(msg("logout.server_not_told", until=done.session_expires_at))
+        lines.append(msg("logout.server_not_told", until=show_time_text(done.session_expires_at)))
     return Result(
         {"logged_out": True, "customer_id": done.customer_id, "server_told": done.server_told},
         lines,

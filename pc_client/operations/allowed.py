@@ -31,9 +31,10 @@ from pc_client.errors import CertificateMismatch, NoLocalCertificate, PcRefusal
 from pc_client.messages import msg, operation_text, status_label_text, verdict_text
 from pc_client.operations.status import StatusView
 from pc_client.records import Pending
+from pc_client.render import show_date
 from pc_client.store import LocalCertificate
 from sync_client.api import HostStatus
-from sync_client.protocol import StatusCode, format_time
+from sync_client.protocol import StatusCode
 from sync_client.verdict import Check, Verdict
 
 
@@ -134,7 +135,7 @@ def refuse_outside_window(host: HostStatus) -> Refusal | None:
         return None
     if host.code == StatusCode.VALID:
         if host.renewal_opens_at is not None:
-            opens = format_time(host.renewal_opens_at)[:10]
+            opens = show_date(host.renewal_opens_at)
             return Refusal("renewal_not_open", msg("renew.not_open", date=opens))
         return Refusal("renewal_not_open", msg("apply.already_valid"))
     code = "no_certificate" if host.certificate is None else "renewal_not_open"

@@ -115,9 +115,10 @@ class Pairing:
         """The QR code as a PNG image (a secret: it carries the relay key)."""
         return render_qr_png_bytes(self.payload, scale=scale)
 
-    def qr_terminal_text(self) -> str:
-        """The QR code in block characters, for a terminal."""
-        return render_qr_terminal(self.payload)
+    def qr_terminal_text(self, *, light_terminal: bool = False) -> str:
+        """The QR code in block characters, for a terminal; ``light_terminal`` for dark text on
+        a light background (so the code still comes out dark-on-light)."""
+        return render_qr_terminal(self.payload, light_ink=not light_terminal)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from pc_client.operations.enroll import (
 from pc_client.operations.password import password_min_length
 from pc_client.passwords import check_new_password
 from pc_client.records import Pending
+from pc_client.render import show_date, show_time_text
 from sync_client.api import Issued, RenewalChallenge, SyncClient
 from sync_client.errors import ServerRefused, ServerUnreachable, WrongPfxPassword
 from sync_client.keys import (
@@ -46,7 +47,7 @@ from sync_client.keys import (
     sign,
 )
 from sync_client.pfx import LoadedPfx
-from sync_client.protocol import renewal_message
+from sync_client.protocol import parse_time, renewal_message
 
 # A retry whose challenge never reached the server (or expired unused) starts afresh.
 _STALE_CHALLENGE = ("challenge_expired", "challenge_invalid")
@@ -111,7 +112,9 @@ def renew_certificate(
         try:
             key = open_private_key(retry.sealed_key, password)
         except WrongPfxPassword:
-            raise WrongPfxPassword(msg("renew.pending_password", since=retry.created_at)) from None
+            raise WrongPfxPassword(
+                msg("renew.pending_password", since=show_time_text(retry.created_at))
+            ) from None
         try:
             issued = _send(client, retry, terms_version)
         except ServerRefused as exc:
@@ -198,7 +201,7 @@ def _challenge(client: SyncClient) -> RenewalChallenge:
         if exc.code == "renewal_not_open" and isinstance(opens_at, str):
             raise ServerRefused(
                 exc.code,
-                msg("renew.not_open", date=opens_at[:10]),
+                msg("renew.not_open", date=show_date(parse_time(opens_at))),
                 status=exc.status,
                 details=exc.details,
             ) from exc

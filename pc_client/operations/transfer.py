@@ -24,6 +24,7 @@ from pc_client.operations.status import StatusView, gather_status
 from pc_client.store import MAX_PFX_BYTES
 from sync_client.errors import InvalidInput, PfxInvalid
 from sync_client.fsio import read_file_limited, write_file_atomic
+from sync_client.i18n import os_reason
 from sync_client.national_id import is_valid_national_id
 from sync_client.pfx import load_pfx
 from sync_client.security import SecuritySetting
@@ -85,7 +86,7 @@ def export_certificate(
             write_file_atomic(target, data)
         except OSError as exc:
             raise InvalidInput(
-                msg("store.cannot_write", path=target, reason=exc.strerror or exc),
+                msg("store.cannot_write", path=target, reason=os_reason(exc)),
                 code="cannot_write",
             ) from exc
     if read_file_limited(target, MAX_PFX_BYTES) != data:

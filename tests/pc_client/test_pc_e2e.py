@@ -266,8 +266,11 @@ def test_secrets_are_hidden_on_a_terminal(
          ("New PFX password again", OLD), ("Security setting 1/2/3 [2]", "")],
     )  # fmt: skip
     assert "Your certificate was issued." in screen
-    assert "Terms:" in screen  # the terms are shown before the question
-    assert code not in screen and OLD not in screen
+    assert "Terms (version" in screen  # the host's terms are shown before the question
+    # The slip's code is printed on paper and shown as typed; the new password never is.
+    assert code in screen and OLD not in screen
+    assert "  1. " in screen and "  3. " in screen  # the three meanings before the prompt
+    assert "Processing your certificate data, please wait" in screen
     assert pc.opens_with(customer.customer_id, OLD)
 
 

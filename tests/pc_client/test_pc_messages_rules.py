@@ -1,4 +1,4 @@
-"""The pure rules (new passwords) that the commands share; the catalogue is tests/test_catalogue.py."""
+"""The pure rules (new passwords) the commands share (catalogue: tests/test_catalogue.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import pytest
 
 from pc_client.errors import PasswordRejected
 from pc_client.passwords import check_new_password
+from sync_client.cli_text import localize
+from sync_client.i18n import use_language
 
 
 @pytest.mark.parametrize(
@@ -39,5 +41,7 @@ def test_the_lazy_command_table_matches_each_commands_own_help() -> None:
 
     for name, (module, attribute, summary) in COMMANDS.items():
         command = getattr(import_module(f"pc_client.commands.{module}"), attribute)
+        with use_language("en"):  # an earlier test may have shown it in Chinese
+            localize(command)
         assert command.name == name
         assert re.sub(r"\s+", " ", command.help or "").startswith(summary), name

@@ -50,8 +50,11 @@ def test_text_shows_host_beside_client_and_the_verdict(enrolled: Pc) -> None:
 
     header = next(line for line in lines if "Host" in line and "This computer" in line)
     assert header.index("Host") < header.index("This computer")
-    serial_line = next(line for line in lines if line.startswith("Serial"))
-    assert len(re.findall(r"\d+ \(0x[0-9A-F]+\)", serial_line)) == 2
+    # 80 columns hold both decimal serials on the Serial line; the hex forms wrap below it.
+    at = next(i for i, line in enumerate(lines) if line.startswith("Serial"))
+    assert len(re.findall(r"\d{6,}", lines[at])) == 2
+    assert len(re.findall(r"\(0x[0-9A-F]+\)", "\n".join(lines[at : at + 2]))) == 2
+    assert all(len(line) <= 80 for line in lines)
     status_line = next(line for line in lines if line.startswith("Status"))
     assert "0 valid" in status_line
     for label in ("Folder", "File name", "Security setting", "CN", "Valid from", "Valid to"):
