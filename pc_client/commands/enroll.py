@@ -16,10 +16,10 @@ from pc_client.commands.questions import (
     ask_new_password,
     ask_security_setting,
     ask_terms,
-    brokerage_info,
     key_kind,
     say_processing,
     security_setting_option,
+    service_line,
 )
 from pc_client.errors import PcRefusal
 from pc_client.messages import describe_setting, msg
@@ -30,7 +30,7 @@ from pc_client.operations.enroll import (
     redownload_certificate,
 )
 from sync_client.errors import ServerRefused
-from sync_client.i18n import current_language, error_message
+from sync_client.i18n import error_message
 
 
 @click.command()
@@ -110,16 +110,3 @@ def redownload(app: App) -> Result:
     lines = issued_lines(certificate, msg("redownload.done"))
     lines += [msg("advice.backup"), msg("advice.repair_phone")]
     return Result(issued_json(certificate), lines)
-
-
-def service_line(app: App) -> str:
-    """The customer-service line and hours, from the host (empty if it cannot say)."""
-    try:
-        info = brokerage_info(app)
-    except ServerRefused:
-        return ""
-    if info is None:
-        return ""
-    language = current_language()
-    hours = info.service_hours.get(language) or info.service_hours.get("en", "")
-    return msg("advice.call_service", phone=info.service_phone, hours=hours)

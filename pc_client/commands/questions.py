@@ -164,3 +164,16 @@ def ask_security_setting(app: App, option: int | None) -> SecuritySetting:
 def say_processing(app: App) -> None:
     """系統進行憑證資料處理中，請稍後: the host is working (on a terminal only)."""
     app.prompter.say(msg(PROCESSING))
+
+
+def service_line(app: App) -> str:
+    """The customer-service line and hours, from the host (empty if it cannot say)."""
+    try:
+        info = brokerage_info(app)
+    except ServerRefused:
+        return ""
+    if info is None:
+        return ""
+    language = current_language()
+    hours = info.service_hours.get(language) or info.service_hours.get("en", "")
+    return msg("advice.call_service", phone=info.service_phone, hours=hours)

@@ -10,7 +10,8 @@ import click
 
 from pc_client.app import App, Result
 from pc_client.commands.answers import status_json, status_lines
-from pc_client.operations.status import gather_status
+from pc_client.commands.questions import service_line
+from pc_client.operations.status import AdviceKind, advise, gather_status
 
 
 @click.command()
@@ -23,4 +24,8 @@ def status(app: App) -> Result:
     No prompts.
     """
     view = gather_status(app)
-    return Result(status_json(view), status_lines(view))
+    lines = status_lines(view)
+    if any(advice.kind is AdviceKind.PENDING_APPLY for advice in advise(view)):
+        # Only customer service opens the re-download that finishes it: say how to call.
+        lines.append(service_line(app))
+    return Result(status_json(view), [line for line in lines if line])
