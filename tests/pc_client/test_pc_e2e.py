@@ -221,14 +221,16 @@ def _on_a_terminal(argv: list[str], env: dict[str, str], answers: list[tuple[str
     if pid == 0:  # the child: become pc-client, with the pty as its terminal
         os.execve(argv[0], argv, env)  # noqa: S606 (a fixed argv, no shell)
     seen = b""
+    mark = 0  # a prompt asked again must appear again after the last answer
     try:
         for prompt, answer in answers:
             deadline = time.monotonic() + 30
-            while prompt.encode() not in seen:
+            while prompt.encode() not in seen[mark:]:
                 ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
                 assert ready, f"no prompt {prompt!r}: {seen!r}"
                 seen += os.read(fd, 4096)
             os.write(fd, answer.encode() + b"\n")
+            mark = len(seen)
         while True:
             ready, _, _ = select.select([fd], [], [], 30)
             assert ready
@@ -271,6 +273,28 @@ def test_secrets_are_hidden_on_a_terminal(
     assert code in screen and OLD not in screen
     assert "  1. " in screen and "  3. " in screen  # the three meanings before the prompt
     assert "Processing your certificate data, please wait" in screen
+    assert pc.opens_with(customer.customer_id, OLD)
+
+
+def test_a_terminal_asks_again_after_an_honest_mistake(
+    server: ServerProcess, customer: Customer, tmp_path: Path
+) -> None:
+    pc = Cli(server, tmp_path / "BTS")
+    base = [console_script("pc-client"), "--server", server.url]
+    _on_a_terminal(
+        [*base, "login", customer.customer_id], pc.env(),
+        [("Login password", customer.password)],
+    )  # fmt: skip
+    code = server.admin_json("enrollment-code", customer.customer_id)["enrollment_code"]
+    screen = _on_a_terminal(
+        [*base, "apply", "--key-type", "ec", "--agree", "--security-setting", "2"], pc.env(),
+        [("Enrollment code", "WRONG-CODE"), ("Enrollment code", code),
+         ("New PFX password", "ab"), ("New PFX password again", "ab"),
+         ("New PFX password", OLD), ("New PFX password again", OLD)],
+    )  # fmt: skip
+    assert "tries left" in screen  # the host counted the mistyped code, and said so
+    assert "at least 4 characters" in screen  # the rule, then the refusal of "ab"
+    assert "Your certificate was issued." in screen
     assert pc.opens_with(customer.customer_id, OLD)
 
 
