@@ -8,7 +8,8 @@
    id's English text as a translator's comment;
 3. ``pybabel compile`` writes the ``.mo`` files the programs read.
 
-Then ``python3 dev.py test -k catalogue`` says what is still untranslated.
+Then ``python3 dev.py test -k catalogue`` says what is still untranslated. ``--prune`` removes
+the ids no code asks for any more (after checking that none is an id built at run time).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def extract() -> Catalog:
     return template
 
 
-def update(template: Catalog) -> None:
+def update(template: Catalog, *, prune: bool = False) -> None:
     english = read(po_path("en"), "en")
     for language in LANGUAGES:
         path = po_path(language)
@@ -97,7 +98,10 @@ def update(template: Catalog) -> None:
         # translation. tests/test_catalogue.py fails until it is marked or removed by hand.
         for message in old:
             if message.id and message.id not in template:
-                print(f"{language}: no code asks for {message.id} (mark it with N_, or remove it)")
+                if prune:
+                    print(f"{language}: removed {message.id!r} (no code asks for it)")
+                    continue
+                print(f"{language}: no code asks for {message.id!r} (mark it with N_, or --prune)")
                 new.add(message.id, message.string, flags=message.flags,
                         auto_comments=message.auto_comments)  # fmt: skip
         write(path, new)
@@ -115,7 +119,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["compile"]:
         compile_all()
         return 0
-    update(extract())
+    update(extract(), prune="--prune" in argv)
     compile_all()
     return 0
 
