@@ -78,7 +78,7 @@ def downgrade() -> None:
     op.drop_table("crl_state")
     op.drop_index("ix_certificate_revoked", table_name="certificate")
     op.drop_index("ix_certificate_serial_tail", table_name="certificate")
-    with op.batch_alter_table("certificate") as batch:
-        batch.drop_column("serial_tail")
-    with op.batch_alter_table("customer") as batch:
-        batch.drop_column("last_login_at")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+, PostgreSQL): batch mode would copy the
+    # customer table and trip the foreign keys that point at it.
+    op.execute("ALTER TABLE certificate DROP COLUMN serial_tail")
+    op.execute("ALTER TABLE customer DROP COLUMN last_login_at")
