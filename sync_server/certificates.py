@@ -797,11 +797,12 @@ def find_certificate(session: Session, text: str) -> Certificate:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
+            candidates = [f"{c.customer_id} {format_serial(int(c.serial))}" for c in found]
             raise Conflict(
                 "serial_ambiguous",
-                f"{len(found)} certificates end in {tail}: type the whole serial "
-                "(`sync-server admin certs ID` lists a customer's).",
-                candidates=[f"{c.customer_id} {format_serial(int(c.serial))}" for c in found],
+                f"{len(found)} certificates end in {tail} ({'; '.join(candidates)}): "
+                "type the whole serial, or revoke with --customer ID.",
+                candidates=candidates,
             )
     shown = f"ends in {tail}" if serial is None and tail else f"has the serial {serial or text}"
     raise NotFound("certificate_not_found", f"No certificate {shown}.")

@@ -66,6 +66,24 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def check_tls(settings: Settings) -> None:
+    """Load the TLS certificate and key once before starting, so a bad pair is one line."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+        raise ConfigError(
+            f"Cannot use the TLS certificate {settings.tls_cert_file} with the key "
+            f"{settings.tls_key_file}: {reason}.",
+            code="tls_unreadable",
+        ) from None
+
+
 @cli.command()
 @click.option("--host", "bind_host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -90,6 +108,7 @@ def serve(bind_host: str, port: int, demo: bool, log_level: str) -> None:
     from sync_server.logs import configure_logging
 
     settings = Settings.from_env()
+    check_tls(settings)
     sock = bind_socket(bind_host, port)
     try:
         host = open_host(settings)
@@ -100,13 +119,18 @@ def serve(bind_host: str, port: int, demo: bool, log_level: str) -> None:
     click.echo(f"CertSync data folder: {settings.data_dir}")
     click.echo(f"Database: {host.db.description}; CA: {host.ca.cert.subject.rfc4514_string()}")
     click.echo(f"CA SHA-256 fingerprint: {host.ca.fingerprint_sha256}")
-    url = f"http://{bind_host}:{port}"
+    url = f"{'https' if settings.tls_cert_file else 'http'}://{bind_host}:{port}"
     if demo:
         _print_demo(host, url)
     click.echo(f"Listening on {url}")
     configure_logging(log_level)
     config = uvicorn.Config(
-        create_app(host), log_config=None, access_log=False, log_level=log_level.lower()
+        create_app(host),
+        log_config=None,
+        access_log=False,
+        log_level=log_level.lower(),
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -64,6 +64,8 @@ class Settings:
     ca_key_file: Path | None = None  # load an existing issuing CA instead of generating one
     ca_cert_file: Path | None = None
     ca_chain_file: Path | None = None
+    tls_cert_file: Path | None = None  # serve HTTPS itself (else plain HTTP behind a proxy)
+    tls_key_file: Path | None = None
     certificate_validity: timedelta = timedelta(days=365)
     renewal_window: timedelta = timedelta(days=30)
     pfx_password_min_length: int = 4
@@ -95,6 +97,8 @@ class Settings:
                 raise ConfigError(f"{name} must be at least 1.")
         if (self.ca_key_file is None) != (self.ca_cert_file is None):
             raise ConfigError("Set both SYNC_CA_KEY_FILE and SYNC_CA_CERT_FILE, or neither.")
+        if (self.tls_key_file is None) != (self.tls_cert_file is None):
+            raise ConfigError("Set both SYNC_TLS_KEY_FILE and SYNC_TLS_CERT_FILE, or neither.")
 
     @property
     def resolved_database_url(self) -> str:
@@ -136,6 +140,8 @@ class Settings:
             ("SYNC_CA_KEY_FILE", "ca_key_file"),
             ("SYNC_CA_CERT_FILE", "ca_cert_file"),
             ("SYNC_CA_CHAIN_FILE", "ca_chain_file"),
+            ("SYNC_TLS_CERT_FILE", "tls_cert_file"),
+            ("SYNC_TLS_KEY_FILE", "tls_key_file"),
         ):
             if (v := text(name)) is not None:
                 kwargs[key] = Path(v).expanduser()
