@@ -98,6 +98,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "pair",
         "Put your certificate on your phone: show a QR code for the trading app to scan.",
     ),
+    "ui": (
+        "ui",
+        "ui",
+        "Open the certificate page in your browser: all ten functions, with the mouse.",
+    ),
 }
 
 
