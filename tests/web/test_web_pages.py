@@ -272,3 +272,10 @@ def test_pairing_shows_the_qr_code_and_cancel_ends_it(enrolled: Page) -> None:
     assert enrolled.get("/pair/qr.png").status_code == 404
     after = enrolled.get("/pair/state").json()
     assert after["state"] == "cancelled" and after["ended"]
+
+
+def test_redownload_appears_only_when_there_is_something_to_finish(enrolled: Page) -> None:
+    assert 'href="/redownload"' not in enrolled.get("/").text
+    refused = enrolled.get("/redownload")
+    assert refused.status_code == 409
+    assert "這台電腦沒有尚未完成的憑證申請或展期" in refused.text
