@@ -170,6 +170,8 @@ def _print_demo(host: Any, url: str) -> None:
         if on_path
         else f"Try, in another terminal (after `. {where}/activate`, or with {where}/ in front):"
     )
+    lines.append(f"  pc-client --server {url} ui   # the page: the ten functions, in a browser")
+    lines.append("or on the command line:")
     lines.append(f"  pc-client --server {url} login {DEMO_CUSTOMER}")
     lines.append("  pc-client apply          # the code above, then a PFX password")
     lines.append("  pc-client status")
