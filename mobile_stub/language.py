@@ -13,21 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mobile_stub.store import PhoneHome, default_home, saved_language
+from sync_client.cli_text import flag_value
 from sync_client.i18n import Language, choose_language
 
 VARIABLE = "MOBILE_STUB_LANG"
-
-
-def flag_value(args: Sequence[str], name: str) -> str | None:
-    """The value of ``--name VALUE`` or ``--name=VALUE`` among ``args`` (up to ``--``)."""
-    for i, arg in enumerate(args):
-        if arg == "--":
-            break
-        if arg == name and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(name + "="):
-            return arg[len(name) + 1 :]
-    return None
 
 
 def language_for_run(args: Sequence[str], environ: Mapping[str, str]) -> Language:

@@ -13,21 +13,10 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from sync_client.cli_text import flag_value
 from sync_client.i18n import Language, choose_language
 
 VARIABLE = "PC_CLIENT_LANG"
-
-
-def flag_value(args: Sequence[str], name: str) -> str | None:
-    """The value of ``--name VALUE`` or ``--name=VALUE`` before the command's own arguments."""
-    for i, arg in enumerate(args):
-        if arg == "--":
-            break
-        if arg == name and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(name + "="):
-            return arg[len(name) + 1 :]
-    return None
 
 
 def remembered_language(home: Path) -> str | None:

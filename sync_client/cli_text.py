@@ -11,7 +11,7 @@ show help in both languages (the tests do).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
 import click
@@ -84,6 +84,19 @@ _CLICK_MODULES = (
     click.termui,
     click.types,
 )
+
+
+def flag_value(args: Sequence[str], name: str) -> str | None:
+    """The value of ``--name VALUE`` or ``--name=VALUE`` among ``args`` (up to ``--``): a plain
+    look before click parses, for what must be known first (the language of ``--help``)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg[len(name) + 1 :]
+    return None
 
 
 def tr(text: str) -> str:

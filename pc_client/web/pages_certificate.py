@@ -15,10 +15,13 @@ its sentence instead of the form when the function cannot run now.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pc_client.app import Context
 from pc_client.messages import N_
 from pc_client.operations.allowed import Function
 from pc_client.operations.enroll import (
@@ -29,6 +32,7 @@ from pc_client.operations.enroll import (
 )
 from pc_client.operations.password import password_min_length
 from pc_client.operations.renew import renew_certificate
+from pc_client.operations.status import StatusView
 from pc_client.web.forms import Errors, error_of, read_form, required, text
 from pc_client.web.pages_session import see_other
 from pc_client.web.render import Web
@@ -96,20 +100,9 @@ async def apply_terms(request: Request) -> Response:
             return refused
         if web.state.apply_draft(view.customer_id) is None:
             return see_other("/apply")
-        terms, version = web.terms()
-        errors = Errors()
-        if request.method == "POST":
-            agreed = text(await read_form(request), "agree") == "yes"
-            try:
-                require_terms(agreed)
-            except ClientError as error:
-                errors = error_of(error, PASSWORD_FIELDS)
-            else:
-                web.state.agree_apply_terms(view.customer_id, version)
-                return see_other("/apply/password")
-        return await web.page(
-            request, ctx, "terms.html", view=view, errors=errors, terms=terms,
-            action="/apply/terms", function="apply", status_code=422 if errors else 200,
+        return await _terms_step(
+            request, web, ctx, view, action="/apply/terms", function="apply",
+            agree=web.state.agree_apply_terms, next_url="/apply/password",
         )  # fmt: skip
 
 
@@ -195,20 +188,9 @@ async def renew_terms(request: Request) -> Response:
         view, refused = await web.allowed(request, ctx, Function.RENEW)
         if refused is not None:
             return refused
-        terms, version = web.terms()
-        errors = Errors()
-        if request.method == "POST":
-            agreed = text(await read_form(request), "agree") == "yes"
-            try:
-                require_terms(agreed)
-            except ClientError as error:
-                errors = error_of(error, PASSWORD_FIELDS)
-            else:
-                web.state.agree_renew_terms(view.customer_id, version)
-                return see_other("/renew/password")
-        return await web.page(
-            request, ctx, "terms.html", view=view, errors=errors, terms=terms,
-            action="/renew", function="renew", status_code=422 if errors else 200,
+        return await _terms_step(
+            request, web, ctx, view, action="/renew", function="renew",
+            agree=web.state.agree_renew_terms, next_url="/renew/password",
         )  # fmt: skip
 
 
@@ -255,3 +237,33 @@ ROUTES = [
     Route("/renew", renew_terms, methods=["GET", "POST"]),
     Route("/renew/password", renew_password, methods=["GET", "POST"]),
 ]
+
+
+async def _terms_step(
+    request: Request,
+    web: Web,
+    ctx: Context,
+    view: StatusView,
+    *,
+    action: str,
+    function: str,
+    agree: Callable[[str, str | None], object],
+    next_url: str,
+) -> Response:
+    """The terms with 我同意上述約定條款 and 繼續 (apply and renew alike): on agreement the
+    version shown is remembered for the request, and the next step follows."""
+    terms, version = web.terms()
+    errors = Errors()
+    if request.method == "POST":
+        agreed = text(await read_form(request), "agree") == "yes"
+        try:
+            require_terms(agreed)
+        except ClientError as error:
+            errors = error_of(error, PASSWORD_FIELDS)
+        else:
+            agree(view.customer_id, version)
+            return see_other(next_url)
+    return await web.page(
+        request, ctx, "terms.html", view=view, errors=errors, terms=terms,
+        action=action, function=function, status_code=422 if errors else 200,
+    )  # fmt: skip
