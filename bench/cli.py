@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+from bench import crl as crl_bench
 from bench import issuance, pairing, pfx_open, scaleout, startup, status
 from bench.prepare import Population
 from bench.servers import (
@@ -50,7 +51,7 @@ from bench.stats import (
     render_table,
 )
 
-FIGURES = ("issuance", "status", "pairing", "startup", "pfx", "scaleout")
+FIGURES = ("issuance", "status", "pairing", "startup", "pfx", "crl", "scaleout")
 SERVER_FIGURES = {"issuance", "status", "pairing"}
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -59,6 +60,7 @@ TARGET_STATUS_SHARE = 0.50
 TARGET_PAIRING_P50_MS = 10.0
 TARGET_PAIRING_P99_MS = 50.0
 TARGET_CLI_EXTRA_MS = 150.0
+TARGET_FLAT = 0.15  # issue 12: a path at 100,000 rows within ±15 % of the same at 1,000
 
 
 @dataclass(frozen=True)
@@ -496,6 +498,29 @@ class Bench:
                 row.verdict = _verdict(not offenders)
             self.rows.append(row)
 
+    def figure_crl(self) -> None:
+        """Signing and serving the CRL at 1,000 and 100,000 certificates (50 revoked)."""
+        figures = crl_bench.measure_crl(self.profile.pfx_repeats + 2)
+        small, large = crl_bench.SIZES
+        for label, runs in (("sign_crl (after a revocation)", figures.signing),
+                            ("GET /api/v1/crl (served)", figures.serving)):  # fmt: skip
+            for size in crl_bench.SIZES:
+                run = runs[size]
+                row = Row(
+                    f"CRL: {label}, {size:,} certificates",
+                    f"{_plural(run.count, 'call')}, {crl_bench.REVOKED} revoked, in process",
+                    None,
+                    Spread(run.p50_ms, run.latencies[0] * 1000, run.latencies[-1] * 1000),
+                    Spread.of([run.p99_ms]),
+                )
+                if size == large:
+                    ratio = run.p50_ms / runs[small].p50_ms
+                    row.beside = f"×{ratio:.2f} of {small:,} certificates"
+                    # Flat: no slower than +15 % (faster is the noise of a warmer process).
+                    row.target = f"≤ ×{1 + TARGET_FLAT:.2f}"
+                    row.verdict = _verdict(ratio <= 1 + TARGET_FLAT)
+                self.rows.append(row)
+
     def figure_scaleout(self) -> None:
         """1 vs 2 instances on one PostgreSQL database, then the at-most-once races."""
         if not postgres_available(self.args.postgres_url):
@@ -659,6 +684,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench.figure_startup()
         if "pfx" in figures:
             bench.figure_pfx()
+        if "crl" in figures:
+            bench.figure_crl()
         if "scaleout" in figures:
             bench.figure_scaleout()
     except BenchError as exc:

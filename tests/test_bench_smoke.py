@@ -59,6 +59,10 @@ def test_smoke_run_prints_every_single_instance_figure() -> None:
         "CLI start: mobile-stub",
         "PFX open: load_pfx, 600,000 iterations",
         "PFX open: load_pfx, 2,048 iterations",
+        "CRL: sign_crl (after a revocation), 1,000 certificates",
+        "CRL: sign_crl (after a revocation), 100,000 certificates",
+        "CRL: GET /api/v1/crl (served), 1,000 certificates",
+        "CRL: GET /api/v1/crl (served), 100,000 certificates",
     ]
     assert list(rows) == expected
     # A verdict for each, and never a failed request (timings may MISS on a busy machine).

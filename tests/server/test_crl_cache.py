@@ -9,7 +9,6 @@ partial index, and a request with nothing new does no signing and no scan at all
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -134,36 +133,23 @@ def _bulk_certificates(host: Host, count: int, *, revoked: int, start: int) -> N
             crl.note_revocation(session)
 
 
-def _time_signing(host: Host) -> float:
-    runs = []
-    for _ in range(5):
-        started = time.perf_counter()
-        crl.sign_crl(host, now=host.now())
-        runs.append(time.perf_counter() - started)
-    return min(runs)
-
-
 @pytest.mark.slow
-def test_building_the_crl_stays_flat_from_1000_to_100000_certificates(
+def test_at_100000_certificates_the_crl_lists_the_revoked_and_is_served_from_memory(
     server: ServerHarness,
 ) -> None:
+    # How long it takes at 1,000 and at 100,000 is a benchmark's figure, not a test's:
+    # `python3 dev.py bench --only crl` prints both and their ratio (docs/PERFORMANCE.md).
     server.add_customer("A123456789")
     _bulk_certificates(server.host, 1_000, revoked=50, start=0)
-    small = _time_signing(server.host)
     _bulk_certificates(server.host, 99_000, revoked=0, start=1_000)
-    large = _time_signing(server.host)
     with server.host.db.read() as session:
         assert session.exec(text("SELECT COUNT(*) FROM certificate")).one()[0] == 100_000  # type: ignore[call-overload]
-    _, listed = get_crl(server.client)
+    first, listed = get_crl(server.client)
     assert len(listed) == 50
-    # 0.1 scanned the table: ×20 slower at 100,000. Now the work is the 50 revoked entries.
-    assert large < small * 3 + 0.02, (small, large)
-    cached = []
+    signed = signatures(server.client)
     for _ in range(20):
-        started = time.perf_counter()
-        get_crl(server.client)
-        cached.append(time.perf_counter() - started)
-    assert sorted(cached)[10] < 0.05
+        assert get_crl(server.client)[0] == first
+    assert signatures(server.client) == signed  # served again, never signed again
 
 
 @pytest.mark.postgres

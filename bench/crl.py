@@ -1,0 +1,112 @@
+"""The CRL at 1,000 and at 100,000 certificates: signing it, and serving it.
+
+0.1 scanned the whole certificate table and signed anew on every ``GET /api/v1/crl`` (×20
+slower at 100,000 than at 1,000). Now the CRL reads only the index of revoked certificates
+and is signed once, then served from memory until a revocation or its refresh
+(``sync_server.crl``). This measures both at the two sizes with the same 50 revocations:
+``sign_crl`` forced each time (the work after a revocation), and the served ``GET`` (what
+every client and relying party pays), through the real app in process.
+
+The rows are written straight into SQLite with ``executemany`` (placeholder PEM: the CRL never
+reads it); the ORM would take longer than everything measured here.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+with warnings.catch_warnings():  # Starlette prefers httpx2 for TestClient; httpx still works
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
+
+from bench.stats import Run
+from sync_server import crl
+from sync_server.app import create_app
+from sync_server.ca import new_serial
+from sync_server.customers import create_customer
+from sync_server.host import Host, open_host
+from sync_server.models import serial_tail
+from sync_server.settings import Settings
+
+SIZES = (1_000, 100_000)
+REVOKED = 50
+CUSTOMER = "A123456789"
+
+
+@dataclass(frozen=True)
+class CrlFigures:
+    """Per size: the forced signing and the served ``GET`` (seconds per operation)."""
+
+    signing: dict[int, Run]
+    serving: dict[int, Run]
+
+
+def _add_certificates(host: Host, count: int, *, revoked: int, start: int) -> None:
+    stamp = host.now().strftime("%Y-%m-%d %H:%M:%S.%f")  # the form UTCDateTime stores
+    rows = []
+    for i in range(count):
+        serial = new_serial()
+        gone = i < revoked
+        rows.append(
+            (str(serial), serial_tail(serial), CUSTOMER, f"{start + i:064x}", stamp, stamp,
+             stamp, "apply", "-", stamp if gone else None, "superseded" if gone else None)
+        )  # fmt: skip
+    with host.db.write() as session:
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        raw.executemany(
+            "INSERT INTO certificate (serial, serial_tail, customer_id, fingerprint_sha256, "
+            "not_before, not_after, issued_at, issued_via, cert_pem, revoked_at, "
+            "revocation_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        for _ in range(revoked):
+            crl.note_revocation(session)
+
+
+def _timed(action: object, repeats: int) -> Run:
+    assert callable(action)
+    values = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        values.append(time.perf_counter() - started)
+    return Run.of(sum(values), values)
+
+
+def measure_crl(repeats: int) -> CrlFigures:
+    """Sign and serve the CRL ``repeats`` times at each size (one database, grown between)."""
+    signing: dict[int, Run] = {}
+    serving: dict[int, Run] = {}
+    with tempfile.TemporaryDirectory(prefix="certsync-bench-crl-") as folder:
+        settings = Settings(
+            data_dir=Path(folder), password_kdf_memory_kib=1024, password_kdf_iterations=1
+        )
+        host = open_host(settings)
+        create_customer(
+            host,
+            customer_id=CUSTOMER,
+            name="Bench",
+            password="bench-password",
+            actor="bench",  # noqa: S106
+        )
+        with TestClient(create_app(host)) as client:
+            have = 0
+            for size in SIZES:
+                _add_certificates(
+                    host, size - have, revoked=REVOKED if have == 0 else 0, start=have
+                )
+                have = size
+                signing[size] = _timed(lambda: crl.sign_crl(host, now=host.now()), repeats)
+
+                def get() -> None:
+                    response = client.get("/api/v1/crl")
+                    assert response.status_code == 200, response.status_code
+
+                get()  # the first GET after a change signs; the figure is what is served after
+                serving[size] = _timed(get, repeats * 20)
+    return CrlFigures(signing, serving)
