@@ -7,7 +7,8 @@ and is signed once, then served from memory until a revocation or its refresh
 ``sign_crl`` forced each time (the work after a revocation), and the served ``GET`` (what
 every client and relying party pays), through the real app in process.
 
-The rows are written straight into SQLite with ``executemany`` (placeholder PEM: the CRL never
+Each size has its own database and the two are timed in turn, interleaved. The rows are
+written straight into SQLite with ``executemany`` (placeholder PEM: the CRL never
 reads it); the ORM would take longer than everything measured here.
 """
 
@@ -68,45 +69,46 @@ def _add_certificates(host: Host, count: int, *, revoked: int, start: int) -> No
             crl.note_revocation(session)
 
 
-def _timed(action: object, repeats: int) -> Run:
-    assert callable(action)
-    values = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        values.append(time.perf_counter() - started)
-    return Run.of(sum(values), values)
+def _host(folder: Path, size: int) -> Host:
+    settings = Settings(data_dir=folder, password_kdf_memory_kib=1024, password_kdf_iterations=1)
+    host = open_host(settings)
+    create_customer(
+        host,
+        customer_id=CUSTOMER,
+        name="Bench",
+        password="bench-password",
+        actor="bench",  # noqa: S106
+    )
+    _add_certificates(host, size, revoked=REVOKED, start=0)
+    return host
 
 
 def measure_crl(repeats: int) -> CrlFigures:
-    """Sign and serve the CRL ``repeats`` times at each size (one database, grown between)."""
-    signing: dict[int, Run] = {}
-    serving: dict[int, Run] = {}
+    """Sign and serve the CRL at each size, one database per size, the sizes interleaved so
+    that whatever else the machine does touches both alike."""
+    signing: dict[int, list[float]] = {size: [] for size in SIZES}
+    serving: dict[int, list[float]] = {size: [] for size in SIZES}
     with tempfile.TemporaryDirectory(prefix="certsync-bench-crl-") as folder:
-        settings = Settings(
-            data_dir=Path(folder), password_kdf_memory_kib=1024, password_kdf_iterations=1
-        )
-        host = open_host(settings)
-        create_customer(
-            host,
-            customer_id=CUSTOMER,
-            name="Bench",
-            password="bench-password",
-            actor="bench",  # noqa: S106
-        )
-        with TestClient(create_app(host)) as client:
-            have = 0
-            for size in SIZES:
-                _add_certificates(
-                    host, size - have, revoked=REVOKED if have == 0 else 0, start=have
-                )
-                have = size
-                signing[size] = _timed(lambda: crl.sign_crl(host, now=host.now()), repeats)
-
-                def get() -> None:
-                    response = client.get("/api/v1/crl")
-                    assert response.status_code == 200, response.status_code
-
-                get()  # the first GET after a change signs; the figure is what is served after
-                serving[size] = _timed(get, repeats * 20)
-    return CrlFigures(signing, serving)
+        hosts = {size: _host(Path(folder) / str(size), size) for size in SIZES}
+        clients = {size: TestClient(create_app(host)) for size, host in hosts.items()}
+        try:
+            for client in clients.values():
+                client.__enter__()
+                assert client.get("/api/v1/crl").status_code == 200  # signed once, then served
+            for _ in range(repeats * 5):
+                for size, host in hosts.items():
+                    started = time.perf_counter()
+                    crl.sign_crl(host, now=host.now())
+                    signing[size].append(time.perf_counter() - started)
+                    for _ in range(4):
+                        started = time.perf_counter()
+                        response = clients[size].get("/api/v1/crl")
+                        serving[size].append(time.perf_counter() - started)
+                        assert response.status_code == 200, response.status_code
+        finally:
+            for client in clients.values():
+                client.__exit__(None, None, None)
+    return CrlFigures(
+        {size: Run.of(sum(v), v) for size, v in signing.items()},
+        {size: Run.of(sum(v), v) for size, v in serving.items()},
+    )
