@@ -496,3 +496,20 @@ def test_the_payload_in_a_result_prints_as_json_but_hides_from_repr() -> None:
     assert json.loads(json.dumps(data)) == {"payload": text}
     assert "#k=" not in repr(data) and "#k=" not in str(data)
     assert "#k=" not in repr(Result(data))
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_terminal_qr_code_scans_on_either_terminal_theme(
+    enrolled: Pc, server: Server, theme: str
+) -> None:
+    """--qr-theme light draws the dark modules (dark text on a light terminal), dark the light
+    ones: either way the printed code matches the one in the PNG."""
+    from sync_client.qr import render_qr_terminal
+
+    run = enrolled.run(
+        "pair", "--no-wait", "--qr-theme", theme, input=f"{PFX_PASSWORD}\n", json_output=False
+    )
+    assert run.code == 0, run.err
+    payload = decode_qr_png(enrolled.home / QR_PNG_NAME)
+    assert render_qr_terminal(payload, light_ink=theme == "dark") in run.out
+    assert render_qr_terminal(payload, light_ink=theme != "dark") not in run.out
