@@ -1,9 +1,10 @@
 """The rules for a new PFX password (pure): the original's, with the server's minimum length.
 
 A new PFX password has at least ``min_length`` characters (the server's policy, 4 by default),
-at most 64, only ASCII letters or digits, and is typed twice. ASCII only because the same
-password must open the file on the phone and in other PKCS#12 readers, whose handling of
-non-ASCII passwords differs.
+at most 64, and is typed twice. Its characters are printable ASCII: letters, digits and the
+keyboard's symbols (``New-2026!``), as PRODUCT.md's function 2 allows. Not non-ASCII, because
+the same password must open the file on the phone and in other PKCS#12 readers, whose handling
+of non-ASCII passwords differs; and not spaces, which a person cannot see they typed twice.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pc_client.errors import PasswordRejected
 from pc_client.messages import msg
 
 MAX_LENGTH = 64
+PRINTABLE_FIRST, PRINTABLE_LAST = "!", "~"  # printable ASCII, space excluded
 
 
 def check_new_password(password: str, again: str, *, min_length: int) -> str:
@@ -24,7 +26,7 @@ def check_new_password(password: str, again: str, *, min_length: int) -> str:
         raise PasswordRejected(
             msg("password.too_long", max_length=MAX_LENGTH), code="password_too_long"
         )
-    if not (password.isascii() and password.isalnum()):
+    if not all(PRINTABLE_FIRST <= char <= PRINTABLE_LAST for char in password):
         raise PasswordRejected(msg("password.characters"), code="password_characters")
     if password != again:
         raise PasswordRejected(msg("password.differ"), code="passwords_differ")

@@ -29,8 +29,8 @@ def passwd(app: App) -> Result:
       3. new PFX password again
 
     The new password has at least the server's minimum length (4 unless the server says
-    otherwise), letters or digits only. The old file stays until the new one is written and
-    opens with the new password.
+    otherwise): letters, digits and keyboard symbols, no spaces. The old file stays until
+    the new one is written and opens with the new password.
     """
     checked = check_change_password(app)
     current = app.prompter.secret(msg("prompt.current_password"))

@@ -41,7 +41,7 @@ def test_passwd_changes_the_file_password(enrolled: Pc) -> None:
         (f"wrongpass1\n{NEW_PFX_PASSWORD}\n{NEW_PFX_PASSWORD}\n", "wrong_password"),
         (f"{PFX_PASSWORD}\nnewpass1\nnewpass2\n", "passwords_differ"),
         (f"{PFX_PASSWORD}\nab1\nab1\n", "password_too_short"),
-        (f"{PFX_PASSWORD}\nnew_pass1\nnew_pass1\n", "password_characters"),
+        (f"{PFX_PASSWORD}\nnew密碼1\nnew密碼1\n", "password_characters"),
         (f"{PFX_PASSWORD}\n", "input_missing"),
     ],
 )

@@ -63,7 +63,7 @@ def test_outside_the_window_says_when_it_opens_and_asks_nothing(enrolled: Pc) ->
         (f"y\nwrongpass1\n{NEW_PFX_PASSWORD}\n{NEW_PFX_PASSWORD}\n", "wrong_password"),
         (f"y\n{PFX_PASSWORD}\nnewpass1\nnewpass2\n", "passwords_differ"),
         (f"y\n{PFX_PASSWORD}\nab\nab\n", "password_too_short"),
-        (f"y\n{PFX_PASSWORD}\nnew-pass\nnew-pass\n", "password_characters"),
+        (f"y\n{PFX_PASSWORD}\nnew pass\nnew pass\n", "password_characters"),
         (f"y\n{PFX_PASSWORD}\n", "input_missing"),
     ],
 )
