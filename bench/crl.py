@@ -36,6 +36,7 @@ from sync_server.settings import Settings
 SIZES = (1_000, 100_000)
 REVOKED = 50
 CUSTOMER = "A123456789"
+PASSWORD = "bench-login-password"  # noqa: S105  (a throwaway customer made for this benchmark)
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,8 @@ def _host(folder: Path, size: int) -> Host:
         host,
         customer_id=CUSTOMER,
         name="Bench",
-        password="bench-password",
-        actor="bench",  # noqa: S106
+        password=PASSWORD,
+        actor="bench",
     )
     _add_certificates(host, size, revoked=REVOKED, start=0)
     return host
