@@ -6,10 +6,14 @@ signed byte strings of docs/PROTOCOL.md are written down exactly once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 API_PREFIX = "/api/v1"
 RENEWAL_DOMAIN = "certsync-renewal-v1"
@@ -29,6 +33,21 @@ class StatusCode(IntEnum):
     @property
     def label(self) -> str:
         return self.name.lower()
+
+    @property
+    def is_valid(self) -> bool:
+        """Whether a certificate in this state signs orders and may be put on a phone
+        (valid, or valid and inside its renewal window)."""
+        return self in (StatusCode.VALID, StatusCode.EXPIRING)
+
+
+class RelayState(StrEnum):
+    """A relay slot's life: opened by the PC, claimed once by the phone, or ended unclaimed."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 def format_serial(serial: int) -> str:
@@ -52,6 +71,11 @@ def parse_time(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"time without a zone: {text!r}")
     return moment.astimezone(UTC)
+
+
+def csr_sha256(csr: x509.CertificateSigningRequest) -> str:
+    """Lower-case hex SHA-256 of the CSR's DER: what a renewal proof binds the new request by."""
+    return hashlib.sha256(csr.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def renewal_message(challenge_id: str, nonce_b64: str, csr_sha256_hex: str) -> bytes:
