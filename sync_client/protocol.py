@@ -10,10 +10,10 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+if TYPE_CHECKING:  # cryptography is imported by whoever holds a CSR; keep start-up light
+    from cryptography import x509
 
 API_PREFIX = "/api/v1"
 RENEWAL_DOMAIN = "certsync-renewal-v1"
@@ -75,6 +75,8 @@ def parse_time(text: str) -> datetime:
 
 def csr_sha256(csr: x509.CertificateSigningRequest) -> str:
     """Lower-case hex SHA-256 of the CSR's DER: what a renewal proof binds the new request by."""
+    from cryptography.hazmat.primitives import serialization
+
     return hashlib.sha256(csr.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
