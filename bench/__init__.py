@@ -5,7 +5,13 @@ on a temporary SQLite file, or on a temporary PostgreSQL database it creates and
 customers, sessions and enrollment slips through the server's own library against the same
 database (not timed), and drives load from this process. The modules, one concept each:
 
-    cli.py        arguments, profiles (default, ``--quick``, ``--smoke``), the run order
+    cli.py        the run order, the header and the JSON file
+    options.py    the command line's arguments
+    profiles.py   the figures and how much each does (default, ``--quick``, ``--smoke``)
+    session.py    a session's folder and rows; CPU metering of each timed action
+    figures_server.py    issuance, logins, status, pairing rows against one server
+    figures_local.py     start-up, PFX open and CRL rows (no server running)
+    figures_scaleout.py  the two-instance rows and the at-most-once races' row
     servers.py    server subprocesses, free ports, temporary PostgreSQL databases
     prepare.py    customers, sessions, slips, certificates and CSRs made before timing
     load.py       the closed-loop load generator: K workers, keep-alive, warmed before timing

@@ -7,10 +7,10 @@ HTTP would cost minutes of Argon2id and is not what is being measured:
 - customers share one login password, hashed once with the server's Argon2id parameters, so a
   benchmark login costs exactly what a real one does;
 - sessions are rows with the SHA-256 of a fresh token, as ``customers.login`` writes them;
-- enrollment slips are rows with the hashed code, as ``certificates.issue_enrollment_code``
+- enrollment slips are rows with the hashed code, as ``enrollment.issue_enrollment_code``
   writes them;
 - certificates (for status and pairing) are signed by the host's CA from a fresh EC P-256 CSR
-  and stored as ``certificates.apply`` stores them.
+  and stored as ``application.apply`` stores them.
 
 Keys and CSRs for the issuance figure are generated here too, before timing.
 """
