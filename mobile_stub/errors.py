@@ -1,14 +1,20 @@
 """Errors of the phone stand-in, on top of the SDK's (``sync_client.errors``).
 
     ClientError (sync_client)             code + one-sentence message
+    ├── NotLoggedIn (sync_client)         no phone session in this home (``not_logged_in``)
+    ├── WrongServer (sync_client)         ``--server`` is not the session's server
+    ├── PasswordNotRemembered (sync_client)  setting 3, but no PFX password is kept
     └── PhoneError                        something about the phone's own state or input
-        ├── NotLoggedIn                   no phone session in this home (``not_logged_in``)
         ├── NoInput                       a prompt found standard input at its end (``no_input``)
         ├── PhoneStoreCorrupt             a file in the phone's home cannot be read back
         ├── NoCertificateOnPhone          the keystore has no certificate for the customer
         ├── NoPendingPairing              ``pair --retry`` with nothing received
         └── PairingRefused                the received PFX is not one the phone may store;
-                                          codes ``pfx_wrong_customer``, ``certificate_not_current``
+                                          codes ``pfx_invalid``, ``pfx_wrong_customer``,
+                                          ``certificate_not_current``
+
+Every code the phone decides itself is a member of ``PhoneCode`` (codes both clients decide are
+the SDK's ``ClientCode``; a refusal that means a server code's condition uses its ``ErrorCode``).
 
 Every message is in the customer's words (``msg("phone.…")``, in the language of the run),
 and so are the SDK's errors that the phone raises itself to say more than the SDK could (a
@@ -21,32 +27,53 @@ codes.
 
 from __future__ import annotations
 
-from sync_client.errors import ClientError
+from enum import StrEnum
+
+from sync_client.errors import ClientError, NotLoggedIn
+
+__all__ = [
+    "NoCertificateOnPhone",
+    "NoInput",
+    "NoPendingPairing",
+    "NotLoggedIn",
+    "PairingRefused",
+    "PhoneCode",
+    "PhoneError",
+    "PhoneStoreCorrupt",
+]
+
+
+class PhoneCode(StrEnum):
+    """The codes of the phone's own refusals."""
+
+    PHONE_ERROR = "phone_error"
+    NO_INPUT = "no_input"
+    PHONE_STORE_CORRUPT = "phone_store_corrupt"
+    NO_CERTIFICATE_ON_PHONE = "no_certificate_on_phone"
+    NO_PENDING_PAIRING = "no_pending_pairing"
+    PAIRING_REFUSED = "pairing_refused"
+    FILE_ERROR = "file_error"  # the phone's own files: a full disk, a read-only folder
 
 
 class PhoneError(ClientError):
-    code = "phone_error"
-
-
-class NotLoggedIn(PhoneError):
-    code = "not_logged_in"
+    code = PhoneCode.PHONE_ERROR
 
 
 class NoInput(PhoneError):
-    code = "no_input"
+    code = PhoneCode.NO_INPUT
 
 
 class PhoneStoreCorrupt(PhoneError):
-    code = "phone_store_corrupt"
+    code = PhoneCode.PHONE_STORE_CORRUPT
 
 
 class NoCertificateOnPhone(PhoneError):
-    code = "no_certificate_on_phone"
+    code = PhoneCode.NO_CERTIFICATE_ON_PHONE
 
 
 class NoPendingPairing(PhoneError):
-    code = "no_pending_pairing"
+    code = PhoneCode.NO_PENDING_PAIRING
 
 
 class PairingRefused(PhoneError):
-    code = "pairing_refused"
+    code = PhoneCode.PAIRING_REFUSED

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from sync_client.codes import ErrorCode
 from sync_client.errors import ClientError, ServerRefused
-from sync_client.i18n import N_, error_message, msg
+from sync_client.i18n import N_, msg
+from sync_client.i18n import user_message as sdk_user_message
 from sync_client.protocol import StatusCode
 from sync_client.security import SecuritySetting
 
@@ -75,8 +77,6 @@ def user_message(exc: ClientError) -> str:
     The server's ``unauthenticated`` gets the phone's own advice (log in again), since only the
     phone knows the command for it.
     """
-    if isinstance(exc, ServerRefused):
-        if exc.code == "unauthenticated":
-            return msg("phone.error.session_expired")
-        return error_message(exc.code, exc.message, exc.details)
-    return exc.message
+    if isinstance(exc, ServerRefused) and exc.code == ErrorCode.UNAUTHENTICATED:
+        return msg("phone.error.session_expired")
+    return sdk_user_message(exc)

@@ -1,18 +1,31 @@
 """Reading secrets the way PRODUCT.md promises: hidden on a terminal, one line each otherwise.
 
-When standard input is not a terminal (a tester's script, a pipe), each prompt takes the next
-line of it, in the order the command's ``--help`` lists; nothing is echoed, so the prompts do
-not mix with the command's output. A prompt that finds no line left is an error (``no_input``)
-rather than an empty password.
+The reader is the one every command line shares (``sync_client.prompts.Prompter``): when
+standard input is not a terminal (a tester's script, a pipe), each prompt takes the next line
+of it, in the order the command's ``--help`` lists; nothing is echoed, so the prompts do not mix
+with the command's output. A prompt that finds no line left is the phone's documented error
+(``no_input``) rather than an empty password.
 """
 
 from __future__ import annotations
 
-import getpass
 import sys
+from typing import TextIO
 
 from mobile_stub.errors import NoInput
+from sync_client.errors import ClientError
 from sync_client.i18n import msg
+from sync_client.prompts import Prompter
+
+
+def no_input(label: str) -> ClientError:
+    """The phone's error for a prompt that found standard input at its end."""
+    return NoInput(msg("phone.prompt.input_ended", label=label))
+
+
+def phone_prompter(stream: TextIO | None = None) -> Prompter:
+    """The prompts of one run: ``stream`` (tests inject one), else standard input."""
+    return Prompter(stream if stream is not None else sys.stdin, missing=no_input)
 
 
 def read_secret(label: str) -> str:
@@ -20,13 +33,4 @@ def read_secret(label: str) -> str:
 
     ``label`` is the prompt's name in the customer's language (``msg("phone.prompt.…")``).
     """
-    stdin = sys.stdin
-    if stdin is not None and stdin.isatty():
-        try:
-            return getpass.getpass(msg("phone.prompt.ask", label=label))
-        except EOFError:
-            raise NoInput(msg("phone.prompt.not_typed", label=label)) from None
-    line = stdin.readline() if stdin is not None else ""
-    if not line:
-        raise NoInput(msg("phone.prompt.input_ended", label=label))
-    return line.rstrip("\r\n")
+    return phone_prompter().secret(label)

@@ -1,9 +1,9 @@
 """How ``mobile-stub`` presents each command's result: one JSON object, or lines of text.
 
 Every function here is pure: it takes the values a command produced and returns a
-:class:`Rendered` pair, the ``--json`` object and the text for a person; the command prints one
-of them (``App.emit`` in :mod:`mobile_stub.cli`). Keys keep their order, since the JSON output
-is read by scripts and compared by tests.
+:class:`Rendered` pair, the ``--json`` object and the text for a person; the command returns it
+(``App.answer`` in :mod:`mobile_stub.app`) and the runner prints one of them. Keys keep their
+order, since the JSON output is read by scripts and compared by tests.
 
 The text is in the language of the run, from the catalogue (``msg("phone.…")``); times are
 ``sync_client.display.show_time`` (ROC year and Taipei time in zh-TW), certificate validity

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from cryptography import x509
 
-from mobile_stub.errors import NotLoggedIn, PhoneStoreCorrupt
+from mobile_stub.errors import PhoneStoreCorrupt
 from mobile_stub.store import (
     MAX_STATE_FILE_BYTES,
     PhoneHome,
@@ -27,7 +27,13 @@ from mobile_stub.store import (
     write_json_private,
 )
 from sync_client.api import SyncClient
-from sync_client.errors import ClientError, InvalidInput, ServerRefused, SessionKeyInvalid
+from sync_client.errors import (
+    ClientError,
+    InvalidInput,
+    NotLoggedIn,
+    ServerRefused,
+    SessionKeyInvalid,
+)
 from sync_client.fsio import read_file_limited, write_file_atomic
 from sync_client.i18n import msg
 from sync_client.keys import PrivateKey, certificate_fingerprint, key_matches_certificate

@@ -19,18 +19,20 @@ from typing import Any
 
 from cryptography import x509
 
-from mobile_stub.errors import PhoneError
 from mobile_stub.keystore import KeystoreEntry, require_certificate
 from mobile_stub.session import PhoneSession, keep_unlocked_key, unlocked_key
 from mobile_stub.store import PhoneHome, save_security_setting, saved_security_setting
 from sync_client.api import SyncClient
-from sync_client.errors import WrongPfxPassword
+from sync_client.errors import (
+    CredentialStoreUnavailable,
+    PasswordNotRemembered,
+    WrongPfxPassword,
+)
 from sync_client.i18n import msg
 from sync_client.keys import PrivateKey
 from sync_client.orders import build_order, sign_order
 from sync_client.pfx import load_pfx
 from sync_client.security import (
-    CredentialStoreUnavailable,
     SecuritySetting,
     credential_store_available,
     forget_password,
@@ -87,7 +89,7 @@ def unlock_for_order(
         return UnlockedKey(key=loaded.key, cert=loaded.cert, password_asked=True)
     stored = load_password(keyring_account(home, session.customer_id))
     if stored is None:
-        raise PhoneError(msg("phone.order.no_stored_password"), code="no_stored_password")
+        raise PasswordNotRemembered(msg("phone.order.no_stored_password"))
     try:
         loaded = load_pfx(entry.pfx_bytes, stored)
     except WrongPfxPassword:
@@ -110,7 +112,7 @@ def place_signed_order(
     accepted = client.place_order(
         order=signed.order, signature=signed.signature, serial=unlocked.cert.serial_number
     )
-    return {**signed.order, **accepted}
+    return {**signed.order, **accepted.to_wire()}
 
 
 def keep_for_session(

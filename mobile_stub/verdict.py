@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from mobile_stub.errors import PairingRefused
 from mobile_stub.messages import status_label
 from sync_client.api import HostStatus
+from sync_client.codes import ErrorCode
+from sync_client.errors import ClientCode
 from sync_client.i18n import msg
 from sync_client.keys import key_matches_certificate
 from sync_client.pfx import LoadedPfx
@@ -40,11 +42,11 @@ def check_received_pfx(loaded: LoadedPfx, *, customer_id: str, host: HostStatus)
     (``certificate_not_current``).
     """
     if not key_matches_certificate(loaded.key, loaded.cert):
-        raise PairingRefused(msg("phone.pair.key_mismatch"), code="pfx_invalid")
+        raise PairingRefused(msg("phone.pair.key_mismatch"), code=ClientCode.PFX_INVALID)
     if loaded.customer_id != customer_id:
         raise PairingRefused(
             msg("phone.pair.wrong_customer", owner=loaded.customer_id, id=customer_id),
-            code="pfx_wrong_customer",
+            code=ClientCode.PFX_WRONG_CUSTOMER,
         )
     current = host.certificate
     if not host.is_valid or current is None:
@@ -54,7 +56,7 @@ def check_received_pfx(loaded: LoadedPfx, *, customer_id: str, host: HostStatus)
                 id=customer_id,
                 status=status_label(host.code, host.label),
             ),
-            code="certificate_not_current",
+            code=ErrorCode.CERTIFICATE_NOT_CURRENT,
         )
     if current.fingerprint_sha256 != loaded.fingerprint_sha256:
         raise PairingRefused(
@@ -63,7 +65,7 @@ def check_received_pfx(loaded: LoadedPfx, *, customer_id: str, host: HostStatus)
                 serial=current.serial_display,
                 advice=msg("phone.advice.pair_again"),
             ),
-            code="certificate_not_current",
+            code=ErrorCode.CERTIFICATE_NOT_CURRENT,
         )
 
 

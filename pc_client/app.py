@@ -22,21 +22,22 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import httpx
 
-from pc_client.errors import NotLoggedIn
+from pc_client.errors import NotLoggedIn, PcCode
 from pc_client.messages import msg
-from pc_client.prompts import Prompter
 from pc_client.records import Session
 from pc_client.store import Store, default_home
 from sync_client.api import SyncClient
+from sync_client.cli_runner import Answer
 from sync_client.display import terminal_is_light
 from sync_client.errors import InvalidInput
 from sync_client.pfx import DEFAULT_PFX_ITERATIONS
+from sync_client.prompts import Prompter
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8000"
 PAUSE_SECONDS = 120.0
@@ -72,7 +73,8 @@ class Options:
         if raw_iterations:
             if not raw_iterations.isdigit() or int(raw_iterations) < 1:
                 raise InvalidInput(
-                    msg("options.iterations", value=raw_iterations[:20]), code="invalid_environment"
+                    msg("options.iterations", value=raw_iterations[:20]),
+                    code=PcCode.INVALID_ENVIRONMENT,
                 )
             iterations = int(raw_iterations)
         return cls(
@@ -86,13 +88,9 @@ class Options:
         )
 
 
-@dataclass(frozen=True)
-class Result:
-    """What a command answers: ``data`` for ``--json``, ``lines`` for a person."""
-
-    data: dict[str, Any]
-    lines: list[str] = field(default_factory=list)
-    exit_code: int = 0  # non-zero: the command ran but reports a problem (doctor)
+# What a command answers: ``data`` for ``--json``, ``lines`` for a person, and an exit status
+# (non-zero: the command ran but reports a problem, as ``doctor`` does). The runner prints it.
+Result = Answer
 
 
 class Context:

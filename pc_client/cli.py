@@ -8,8 +8,9 @@ Answers: a command returns a ``Result``; the text goes to stdout, or with ``--js
 JSON object. Errors: known ones (``ClientError``, including the server's refusals) print one line
 ``error: <message> [<code>]`` on stderr and exit 1; with ``--json`` stdout also gets
 ``{"error": code, "message": ...}`` (plus ``details`` when the server sent some). Usage errors
-exit 2; anything unexpected prints one line and exits 70, with the traceback only under
-``--debug``; Ctrl-C exits 130.
+exit 2 (click's usage block; the one line with ``--json``); anything unexpected prints one line
+and exits 70, with the traceback only under ``--debug``; Ctrl-C exits 130. That ladder is the
+shared runner's (``sync_client.cli_runner``), the same in all three programs.
 
 Tests call ``main(argv, http=TestClient(app), stdin=io.StringIO(...), environ={...})``: the
 injected ``httpx.Client`` replaces the network, nothing else changes.
@@ -18,31 +19,25 @@ injected ``httpx.Client`` replaces the network, nothing else changes.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
-import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from pc_client.language import language_for_run
-from pc_client.messages import msg
+from sync_client.cli_runner import Program, run
 from sync_client.cli_text import install_click_translations, localize, tr
-from sync_client.errors import ClientError, ServerRefused
-from sync_client.i18n import LANGUAGES, error_message, set_language
+from sync_client.errors import ClientError
+from sync_client.i18n import LANGUAGES, set_language
 
 if TYPE_CHECKING:
     import httpx
 
     from pc_client.app import App
-
-EXIT_ERROR = 1
-EXIT_UNEXPECTED = 70
-EXIT_INTERRUPTED = 130
 
 # name → (module in pc_client.commands, attribute, the one-line help `--help` lists).
 # Commands are imported only when run, so that `pc-client --help` starts fast; a test checks
@@ -148,8 +143,6 @@ class Launch:
     http: httpx.Client | None
     stdin: TextIO | None
     environ: Mapping[str, str]
-    as_json: bool
-    debug: bool
     app: App | None = None
     language: str | None = None  # --lang, once click has parsed it
 
@@ -196,7 +189,7 @@ def cli(
 
     launch = ctx.find_object(Launch)
     assert launch is not None
-    launch.as_json, launch.debug, launch.language = as_json, debug, language
+    launch.language = language
     options = Options.build(
         home=home, server_url=server_url, as_json=as_json, debug=debug, environ=launch.environ
     )
@@ -206,23 +199,16 @@ def cli(
     ctx.call_on_close(app.close)
 
 
-def _print_json(data: Mapping[str, Any]) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, sort_keys=True))
-
-
-def _report(launch: Launch, code: str, message: str, details: Mapping[str, Any] | None) -> None:
-    click.echo(msg("cli.error", message=message, code=code), err=True)
-    if launch.as_json:
-        data: dict[str, Any] = {"error": code, "message": message}
-        if details:
-            data["details"] = dict(details)
-        _print_json(data)
-
-
-def _remember_language(launch: Launch) -> None:
-    """After a command succeeded with ``--lang``: the store keeps the choice for later runs."""
-    if launch.language and launch.app is not None and launch.app.store.home.is_dir():
-        launch.app.store.update_settings(language=launch.language)
+def _remember(launch: Launch) -> None:
+    """After a command succeeded: remember ``--server`` and ``--lang`` for later runs (only in
+    a store that exists); a convenience that must not fail the command."""
+    app = launch.app
+    if app is None:
+        return
+    with contextlib.suppress(ClientError):
+        app.remember_server()
+        if launch.language and app.store.home.is_dir():
+            app.store.update_settings(language=launch.language)
 
 
 def main(
@@ -235,60 +221,14 @@ def main(
     """Run ``pc-client`` with ``argv``; returns the exit status (see the module docstring)."""
     args = list(sys.argv[1:] if argv is None else argv)
     environ = os.environ if environ is None else environ
-    # Until click has parsed the flags, a plain look decides the language and how to report a
+    # Until click has parsed the flags, a plain look decides the language of --help and of a
     # usage error.
     set_language(language_for_run(args, environ))
     install_click_translations()
     localize(cli)
-    launch = Launch(
-        http=http,
-        stdin=stdin,
-        environ=environ,
-        as_json="--json" in args,
-        debug="--debug" in args,
-    )
-    try:
-        outcome = cli.main(args=args, prog_name="pc-client", standalone_mode=False, obj=launch)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        _report(launch, "interrupted", msg("cli.interrupted"), None)
-        return EXIT_INTERRUPTED
-    except click.ClickException as exc:
-        if launch.as_json:
-            _report(launch, "usage", exc.format_message(), None)
-        else:
-            exc.show()
-        return exc.exit_code
-    except ServerRefused as exc:
-        _report(launch, exc.code, error_message(exc.code, exc.message, exc.details), exc.details)
-        return EXIT_ERROR
-    except ClientError as exc:
-        _report(launch, exc.code, exc.message, None)
-        return EXIT_ERROR
-    except Exception as exc:
-        if launch.debug:
-            traceback.print_exc()
-        _report(launch, "internal_error", msg("cli.unexpected", kind=type(exc).__name__), None)
-        return EXIT_UNEXPECTED
-    if isinstance(outcome, int):  # --help and the like
-        return outcome
-    from pc_client.app import Result  # here, not at the top: `--help` never needs it
-
-    if not isinstance(outcome, Result):
-        return 0
-    if launch.as_json:
-        _print_json(outcome.data)
-    else:
-        for line in outcome.lines:
-            click.echo(line)
-    if outcome.exit_code == 0 and launch.app is not None:
-        # The command did its work; remembering the URL is a convenience that may fail.
-        with contextlib.suppress(ClientError):
-            launch.app.remember_server()
-            _remember_language(launch)
-    elif outcome.exit_code != 0:
-        message, code = outcome.data.get("message", ""), outcome.data.get("error", "")
-        click.echo(msg("cli.error", message=message, code=code), err=True)
-    return outcome.exit_code
+    launch = Launch(http=http, stdin=stdin, environ=environ)
+    program = Program("pc-client", sort_keys=True, after_success=lambda: _remember(launch))
+    return run(cli, args, program=program, obj=launch)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ of non-ASCII passwords differs; and not spaces, which a person cannot see they t
 
 from __future__ import annotations
 
-from pc_client.errors import PasswordRejected
+from pc_client.errors import PasswordRejected, PcCode
 from pc_client.messages import msg
 
 MAX_LENGTH = 64
@@ -20,14 +20,14 @@ def check_new_password(password: str, again: str, *, min_length: int) -> str:
     """Return ``password`` if it may become a PFX password; raise ``PasswordRejected``."""
     if len(password) < min_length:
         raise PasswordRejected(
-            msg("password.too_short", min_length=min_length), code="password_too_short"
+            msg("password.too_short", min_length=min_length), code=PcCode.PASSWORD_TOO_SHORT
         )
     if len(password) > MAX_LENGTH:
         raise PasswordRejected(
-            msg("password.too_long", max_length=MAX_LENGTH), code="password_too_long"
+            msg("password.too_long", max_length=MAX_LENGTH), code=PcCode.PASSWORD_TOO_LONG
         )
     if not all(PRINTABLE_FIRST <= char <= PRINTABLE_LAST for char in password):
-        raise PasswordRejected(msg("password.characters"), code="password_characters")
+        raise PasswordRejected(msg("password.characters"), code=PcCode.PASSWORD_CHARACTERS)
     if password != again:
-        raise PasswordRejected(msg("password.differ"), code="passwords_differ")
+        raise PasswordRejected(msg("password.differ"), code=PcCode.PASSWORDS_DIFFER)
     return password

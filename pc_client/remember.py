@@ -12,8 +12,8 @@ store, and neither the password nor an openable key is ever on disk.
 
 from __future__ import annotations
 
+from sync_client.errors import CredentialStoreUnavailable
 from sync_client.security import (
-    CredentialStoreUnavailable,
     credential_store_available,
     forget_password,
     load_password,

@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives import serialization
 from pc_client.errors import NoLocalCertificate, StoreUnusable
 from pc_client.messages import msg
 from pc_client.records import Pending, Registration, Session, StoreSettings
-from sync_client.errors import PfxInvalid
+from sync_client.errors import ClientCode, PfxInvalid
 from sync_client.fsio import fsync_directory, read_file_limited, write_file_atomic
 from sync_client.i18n import os_reason
 from sync_client.keys import (
@@ -295,7 +295,7 @@ class Store:
         if loaded.customer_id != customer_id:
             raise PfxInvalid(
                 msg("pfx.wrong_customer", cn=loaded.customer_id, id=customer_id),
-                code="wrong_customer",
+                code=ClientCode.PFX_WRONG_CUSTOMER,
             )
         return loaded
 
@@ -333,7 +333,7 @@ class Store:
             if loaded.customer_id != customer_id:
                 raise PfxInvalid(
                     msg("pfx.wrong_customer", cn=loaded.customer_id, id=customer_id),
-                    code="wrong_customer",
+                    code=ClientCode.PFX_WRONG_CUSTOMER,
                 )
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -2,146 +2,74 @@
 
 ``SyncClient`` wraps an ``httpx.Client``: the CLIs pass a real one (``SyncClient.connect``),
 tests pass Starlette's ``TestClient`` (which is an ``httpx.Client``) and so run against the real
-app in process. Transport failures become ``ServerUnreachable`` naming the URL; refusals become
-``ServerRefused`` carrying the server's code and message. Nothing here logs.
+app in process. Each call takes its method and path from the route table
+(``sync_client.wire.routes``), builds its body with the route's request model and reads the
+answer with its response model, as the server does on its side. Transport failures become
+``ServerUnreachable`` naming the URL; refusals become ``ServerRefused`` carrying the server's
+code and message; an answer that is not the protocol's shape is ``ServerRefused``
+``bad_response``. Nothing here logs.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from cryptography import x509
+from pydantic import ValidationError
 
-from sync_client.errors import ServerRefused, ServerUnreachable
+from sync_client.errors import ClientCode, ServerRefused, ServerUnreachable
 from sync_client.i18n import msg
-from sync_client.protocol import API_PREFIX, parse_time
+from sync_client.results import (
+    BrokerageInfo,
+    HostCertificate,
+    HostStatus,
+    Issued,
+    LoginResult,
+    RenewalChallenge,
+    SlotState,
+)
+from sync_client.wire import routes
+from sync_client.wire.base import WireRequest, WireResponse
+from sync_client.wire.certificates import IssuedResponse, StatusResponse
+from sync_client.wire.enrollment import (
+    ApplyRequest,
+    EnrollmentCheckRequest,
+    EnrollmentCheckResponse,
+)
+from sync_client.wire.errors import ErrorResponse
+from sync_client.wire.info import CaChainResponse, InfoResponse, PolicyResponse
+from sync_client.wire.orders import Order, OrderRequest, OrderResponse
+from sync_client.wire.redownload import RedownloadRequest
+from sync_client.wire.relay import (
+    ClaimResponse,
+    OpenSlotRequest,
+    OpenSlotResponse,
+    SlotEventsQuery,
+    SlotStateResponse,
+    UploadRequest,
+)
+from sync_client.wire.renewal import RenewalChallengeResponse, RenewRequest
+from sync_client.wire.sessions import LoginRequest, LoginResponse, UnlockSecretResponse
 
 DEFAULT_TIMEOUT = 15.0
 # The relay's long-poll holds a response for up to 30 s; reads may take that long.
 LONG_POLL_READ_TIMEOUT = 45.0
 UNLOCK_SECRET_BYTES = 32
-
-
-@dataclass(frozen=True)
-class HostCertificate:
-    """The certificate object of the protocol."""
-
-    customer_id: str
-    serial: int
-    serial_display: str
-    subject_cn: str
-    not_before: datetime
-    not_after: datetime
-    fingerprint_sha256: str
-    status: str
-    cert_pem: str
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> HostCertificate:
-        return cls(
-            customer_id=data["customer_id"],
-            serial=int(data["serial"]),
-            serial_display=data["serial_display"],
-            subject_cn=data["subject_cn"],
-            not_before=parse_time(data["not_before"]),
-            not_after=parse_time(data["not_after"]),
-            fingerprint_sha256=data["fingerprint_sha256"],
-            status=data["status"],
-            cert_pem=data["cert_pem"],
-        )
-
-    def load(self) -> x509.Certificate:
-        return x509.load_pem_x509_certificate(self.cert_pem.encode())
-
-
-@dataclass(frozen=True)
-class HostStatus:
-    customer_id: str
-    code: int
-    label: str
-    certificate: HostCertificate | None
-    renewal_opens_at: datetime | None
-    chain_pem: str
-
-    @property
-    def is_valid(self) -> bool:
-        return self.code in (0, 31)
-
-
-@dataclass(frozen=True)
-class Issued:
-    certificate: HostCertificate
-    chain_pem: str
-
-    def chain(self) -> list[x509.Certificate]:
-        return x509.load_pem_x509_certificates(self.chain_pem.encode())
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    token: str
-    customer_id: str
-    device_kind: str
-    expires_at: datetime
-    renewal_reminder: dict[str, Any] | None
-
-    def __repr__(self) -> str:
-        return f"LoginResult(customer_id={self.customer_id!r}, device_kind={self.device_kind!r})"
-
-
-@dataclass(frozen=True)
-class RenewalChallenge:
-    challenge_id: str
-    nonce: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class SlotState:
-    slot_id: str
-    state: str  # open, claimed, expired, cancelled
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class BrokerageInfo:
-    """``GET /info``: the operator's words. Each ``dict`` maps a language (``zh-TW``, ``en``)
-    to its text; ``terms_version`` is what ``apply`` and ``renew`` send back."""
-
-    brokerage_name: dict[str, str]
-    service_phone: str
-    service_hours: dict[str, str]
-    terms_version: str
-    terms_text: dict[str, str]
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> BrokerageInfo:
-        """Raises ``KeyError``/``TypeError`` on a body of another shape."""
-
-        def texts(value: object) -> dict[str, str]:
-            if not isinstance(value, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-            ):
-                raise TypeError("not an object of language -> text")
-            return dict(value)
-
-        terms = data["terms"]
-        if not isinstance(terms, dict) or not isinstance(data["service_phone"], str):
-            raise TypeError("terms must be an object and service_phone a string")
-        if not isinstance(terms["version"], str):
-            raise TypeError("terms.version must be a string")
-        return cls(
-            brokerage_name=texts(data["brokerage_name"]),
-            service_phone=data["service_phone"],
-            service_hours=texts(data["service_hours"]),
-            terms_version=terms["version"],
-            terms_text=texts(terms["text"]),
-        )
+R = TypeVar("R", bound=WireResponse)
+# The values the calls return live in ``sync_client.results``; they are named here too.
+__all__ = [
+    "BrokerageInfo",
+    "HostCertificate",
+    "HostStatus",
+    "Issued",
+    "LoginResult",
+    "RenewalChallenge",
+    "SlotState",
+    "SyncClient",
+]
 
 
 class SyncClient:
@@ -178,19 +106,19 @@ class SyncClient:
 
     def _call(
         self,
-        method: str,
-        path: str,
+        route: routes.Route,
         *,
-        json: dict[str, Any] | None = None,
+        body: WireRequest | None = None,
         params: dict[str, str] | None = None,
-        auth: bool = True,
+        **path: str,
     ) -> httpx.Response:
         headers = {}
-        if auth and self.token is not None:
+        if route.session is not None and self.token is not None:
             headers["Authorization"] = f"Bearer {self.token}"
+        json = body.to_wire() if body is not None else None
         try:
             response = self.http.request(
-                method, API_PREFIX + path, json=json, params=params, headers=headers
+                route.method, route.url(**path), json=json, params=params, headers=headers
             )
         except httpx.TransportError as exc:
             raise ServerUnreachable(
@@ -200,63 +128,68 @@ class SyncClient:
             raise _refusal(response)
         return response
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._call(method, path, **kwargs)
+    def _answer(
+        self,
+        route: routes.Route,
+        model: type[R],
+        *,
+        body: WireRequest | None = None,
+        params: dict[str, str] | None = None,
+        shape_message: str | None = None,
+        **path: str,
+    ) -> R:
+        """The route's answer read by ``model``; ``bad_response`` when it does not fit."""
+        assert model in route.answers.values(), (route.name, model)
+        response = self._call(route, body=body, params=params, **path)
         try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            if any(error["type"] == "json_invalid" for error in exc.errors()):
+                message = msg("sdk.api.not_json", url=self.server_url)
+            else:
+                message = shape_message or msg("sdk.api.bad_answer", url=self.server_url)
             raise ServerRefused(
-                "bad_response",
-                msg("sdk.api.not_json", url=self.server_url),
-                status=response.status_code,
-            )
-        return data
+                ClientCode.BAD_RESPONSE, message, status=response.status_code
+            ) from None
 
     # -- server facts -------------------------------------------------------------------
 
-    def policy(self) -> dict[str, Any]:
-        return self._json("GET", "/policy", auth=False)
+    def policy(self) -> PolicyResponse:
+        """Password policy, windows, lifetimes and the server's clock (``server_time``)."""
+        return self._answer(routes.POLICY, PolicyResponse)
 
     def ca_chain_pem(self) -> str:
-        return str(self._json("GET", "/ca", auth=False)["chain_pem"])
+        return self._answer(routes.CA_CHAIN, CaChainResponse).chain_pem
 
     def info(self) -> BrokerageInfo:
         """The brokerage's name, service line and hours, and the terms with their version.
 
         An answer of another shape is ``ServerRefused`` ``bad_response``.
         """
-        data = self._json("GET", "/info", auth=False)
-        try:
-            return BrokerageInfo.from_json(data)
-        except (KeyError, TypeError):
-            raise ServerRefused(
-                "bad_response",
-                msg("sdk.api.bad_info", url=self.server_url),
-                status=200,
-            ) from None
+        bad_info = msg("sdk.api.bad_info", url=self.server_url)
+        return BrokerageInfo.from_wire(
+            self._answer(routes.INFO, InfoResponse, shape_message=bad_info)
+        )
 
     # -- sessions -----------------------------------------------------------------------
 
     def login(self, customer_id: str, password: str, *, device_kind: str) -> LoginResult:
-        data = self._json(
-            "POST",
-            "/sessions",
-            json={"customer_id": customer_id, "password": password, "device_kind": device_kind},
-            auth=False,
-        )
-        self.token = data["token"]
+        sent = LoginRequest.model_construct(
+            customer_id=customer_id, password=password, device_kind=device_kind
+        )  # unchecked here: the server refuses a bad one, with its own code
+        data = self._answer(routes.LOGIN, LoginResponse, body=sent)
+        self.token = data.token
+        reminder = data.renewal_reminder
         return LoginResult(
-            token=data["token"],
-            customer_id=data["customer_id"],
-            device_kind=data["device_kind"],
-            expires_at=parse_time(data["expires_at"]),
-            renewal_reminder=data.get("renewal_reminder"),
+            token=data.token,
+            customer_id=data.customer_id,
+            device_kind=data.device_kind,
+            expires_at=data.expires_at,
+            renewal_reminder=reminder.to_wire() if reminder is not None else None,
         )
 
     def logout(self) -> None:
-        self._call("DELETE", "/sessions/current")
+        self._call(routes.LOGOUT)
         self.token = None
 
     def unlock_secret(self) -> bytes:
@@ -265,35 +198,31 @@ class SyncClient:
         The server refuses it with ``unauthenticated`` once the session has ended or expired.
         An answer that is not 32 bytes of base64url is ``ServerRefused`` ``bad_response``.
         """
-        data = self._json("GET", "/sessions/current/unlock-secret")
-        raw = data.get("unlock_secret")
+        bad = msg("sdk.api.bad_unlock_secret", url=self.server_url, size=UNLOCK_SECRET_BYTES)
+        raw = self._answer(routes.UNLOCK_SECRET, UnlockSecretResponse, shape_message=bad)
+        text = raw.unlock_secret
         secret = b""
-        if isinstance(raw, str) and raw.isascii():
+        if text.isascii():
             try:
-                secret = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+                secret = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             except binascii.Error:
                 secret = b""
         if len(secret) != UNLOCK_SECRET_BYTES:
-            raise ServerRefused(
-                "bad_response",
-                msg("sdk.api.bad_unlock_secret", url=self.server_url, size=UNLOCK_SECRET_BYTES),
-                status=200,
-            )
+            raise ServerRefused(ClientCode.BAD_RESPONSE, bad, status=200)
         return secret
 
     # -- certificates -------------------------------------------------------------------
 
     def status(self) -> HostStatus:
-        data = self._json("GET", "/certificate/status")
-        cert = data.get("certificate")
-        opens = data.get("renewal_opens_at")
+        data = self._answer(routes.STATUS, StatusResponse)
+        cert = data.certificate
         return HostStatus(
-            customer_id=data["customer_id"],
-            code=int(data["code"]),
-            label=data["label"],
-            certificate=HostCertificate.from_json(cert) if cert else None,
-            renewal_opens_at=parse_time(opens) if opens else None,
-            chain_pem=data["chain_pem"],
+            customer_id=data.customer_id,
+            code=data.code,
+            label=data.label,
+            certificate=HostCertificate.from_wire(cert) if cert is not None else None,
+            renewal_opens_at=data.renewal_opens_at,
+            chain_pem=data.chain_pem,
         )
 
     def check_enrollment_code(self, code: str) -> datetime:
@@ -302,8 +231,9 @@ class SyncClient:
         A wrong code counts as a try, as at ``apply`` (``enrollment_code_invalid`` with
         ``details["tries_left"]``, then ``enrollment_code_locked``).
         """
-        data = self._json("POST", "/enrollment/check", json={"enrollment_code": code})
-        return parse_time(data["expires_at"])
+        sent = EnrollmentCheckRequest.model_construct(enrollment_code=code)
+        data = self._answer(routes.ENROLLMENT_CHECK, EnrollmentCheckResponse, body=sent)
+        return data.expires_at
 
     def apply(
         self,
@@ -315,18 +245,17 @@ class SyncClient:
     ) -> Issued:
         """``terms_version``: the version of the terms the customer read (``info()``); the
         server refuses another with ``terms_version_outdated``. Sent only when given."""
-        body: dict[str, Any] = {
-            "enrollment_code": enrollment_code,
-            "terms_accepted": terms_accepted,
-            "csr_pem": csr_pem,
-        }
-        if terms_version is not None:
-            body["terms_version"] = terms_version
-        return _issued(self._json("POST", "/certificate/apply", json=body))
+        sent = ApplyRequest.model_construct(
+            enrollment_code=enrollment_code,
+            terms_accepted=terms_accepted,
+            csr_pem=csr_pem,
+            **_given(terms_version=terms_version),
+        )
+        return Issued.from_wire(self._answer(routes.APPLY, IssuedResponse, body=sent))
 
     def renewal_challenge(self) -> RenewalChallenge:
-        data = self._json("POST", "/certificate/renewal-challenge")
-        return RenewalChallenge(data["challenge_id"], data["nonce"], parse_time(data["expires_at"]))
+        data = self._answer(routes.RENEWAL_CHALLENGE, RenewalChallengeResponse)
+        return RenewalChallenge(data.challenge_id, data.nonce, data.expires_at)
 
     def renew(
         self,
@@ -337,82 +266,66 @@ class SyncClient:
         terms_version: str | None = None,
     ) -> Issued:
         """``terms_version`` as at ``apply``: sent only when given."""
-        body: dict[str, Any] = {
-            "challenge_id": challenge_id,
-            "csr_pem": csr_pem,
-            "signature": base64.b64encode(signature).decode(),
-        }
-        if terms_version is not None:
-            body["terms_version"] = terms_version
-        return _issued(self._json("POST", "/certificate/renew", json=body))
+        sent = RenewRequest.model_construct(
+            challenge_id=challenge_id,
+            signature=signature,
+            csr_pem=csr_pem,
+            **_given(terms_version=terms_version),
+        )
+        return Issued.from_wire(self._answer(routes.RENEW, IssuedResponse, body=sent))
 
     def redownload(self) -> Issued:
-        return _issued(self._json("POST", "/certificate/redownload", json={}))
+        sent = RedownloadRequest()
+        return Issued.from_wire(self._answer(routes.REDOWNLOAD, IssuedResponse, body=sent))
 
-    def place_order(
-        self, *, order: dict[str, Any], signature: bytes, serial: int
-    ) -> dict[str, Any]:
-        return self._json(
-            "POST",
-            "/orders",
-            json={
-                "order": order,
-                "signature": base64.b64encode(signature).decode(),
-                "serial": str(serial),
-            },
+    def place_order(self, *, order: dict[str, Any], signature: bytes, serial: int) -> OrderResponse:
+        """Send the order ``signature`` covers (``sync_client.orders``), naming the serial of
+        the certificate that signed it. ``order`` must be in the protocol's form, as
+        ``build_order`` makes it (``pydantic.ValidationError`` otherwise: nothing is sent)."""
+        sent = OrderRequest(
+            order=Order.model_validate(order), signature=signature, serial=str(serial)
         )
+        return self._answer(routes.PLACE_ORDER, OrderResponse, body=sent)
 
     # -- relay --------------------------------------------------------------------------
 
     def open_slot(self, *, certificate_fingerprint: str) -> SlotState:
-        data = self._json(
-            "POST", "/relay/slots", json={"certificate_fingerprint": certificate_fingerprint}
-        )
-        return SlotState(data["slot_id"], "open", parse_time(data["expires_at"]))
+        sent = OpenSlotRequest.model_construct(certificate_fingerprint=certificate_fingerprint)
+        data = self._answer(routes.OPEN_SLOT, OpenSlotResponse, body=sent)
+        return SlotState(data.slot_id, "open", data.expires_at)
 
     def upload_ciphertext(self, slot_id: str, envelope: bytes) -> None:
-        self._call(
-            "PUT",
-            f"/relay/slots/{slot_id}/ciphertext",
-            json={"ciphertext": base64.b64encode(envelope).decode()},
-        )
+        sent = UploadRequest(ciphertext=envelope)
+        self._call(routes.UPLOAD_CIPHERTEXT, body=sent, slot_id=slot_id)
 
     def wait_slot(self, slot_id: str, *, after: str = "open", wait: float = 25.0) -> SlotState:
         """Long-poll until the slot's state differs from ``after`` or ``wait`` seconds pass."""
-        data = self._json(
-            "GET",
-            f"/relay/slots/{slot_id}/events",
-            params={"after": after, "wait": f"{min(wait, 30.0):g}"},
-        )
-        return SlotState(data["slot_id"], data["state"], parse_time(data["expires_at"]))
+        query = SlotEventsQuery.model_validate({"after": after, "wait": wait})
+        params = {"after": query.after, "wait": f"{query.wait:g}"}
+        data = self._answer(routes.SLOT_EVENTS, SlotStateResponse, params=params, slot_id=slot_id)
+        return SlotState(data.slot_id, data.state, data.expires_at)
 
     def claim_slot(self, slot_id: str) -> bytes:
-        data = self._json("POST", f"/relay/slots/{slot_id}/claim")
-        return base64.b64decode(data["ciphertext"])
+        return self._answer(routes.CLAIM_SLOT, ClaimResponse, slot_id=slot_id).ciphertext
 
     def cancel_slot(self, slot_id: str) -> None:
-        self._call("DELETE", f"/relay/slots/{slot_id}")
+        self._call(routes.CANCEL_SLOT, slot_id=slot_id)
 
 
-def _issued(data: dict[str, Any]) -> Issued:
-    return Issued(HostCertificate.from_json(data["certificate"]), data["chain_pem"])
+def _given(**fields: str | None) -> dict[str, Any]:
+    """The optional fields that have a value (the others are left out of the body)."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _refusal(response: httpx.Response) -> ServerRefused:
     try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        details = body.get("details")
+        body = ErrorResponse.model_validate_json(response.content)
+    except ValidationError:
         return ServerRefused(
-            body["error"],
-            str(body.get("message", "")),
+            ClientCode.BAD_RESPONSE,
+            msg("sdk.api.no_explanation", status=response.status_code),
             status=response.status_code,
-            details=details if isinstance(details, dict) else None,
         )
     return ServerRefused(
-        "bad_response",
-        msg("sdk.api.no_explanation", status=response.status_code),
-        status=response.status_code,
+        body.error, body.message, status=response.status_code, details=body.details
     )

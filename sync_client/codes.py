@@ -89,3 +89,4 @@ class ErrorCode(StrEnum):
     CUSTOMER_EXISTS = "customer_exists", 409
     CERTIFICATE_NOT_FOUND = "certificate_not_found", 404
     ALREADY_REVOKED = "already_revoked", 409
+    SERIAL_AMBIGUOUS = "serial_ambiguous", 409

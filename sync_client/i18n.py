@@ -34,6 +34,9 @@ from functools import cache
 from pathlib import Path
 from typing import Final, Literal
 
+from sync_client.codes import ErrorCode
+from sync_client.errors import ClientError, ServerRefused
+
 DOMAIN: Final = "certsync"
 LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
 
@@ -167,13 +170,16 @@ def choose_language(
 
 # -- the server's refusals, in the customer's words -----------------------------------------
 
-# Every code of docs/PROTOCOL.md's error table has a sentence (tests/test_catalogue.py checks
-# the table against the catalogue); ``.details`` forms take the refusal's ``details``.
+# Every ``ErrorCode`` member a customer can meet has a sentence: exactly these ids, listed by
+# hand so that extraction finds them (tests/test_error_codes.py holds them to ``ErrorCode``, and
+# tests/test_catalogue.py to docs/PROTOCOL.md's table); ``.details`` forms take the refusal's
+# ``details``.
 SERVER_ERRORS: Final[tuple[str, ...]] = (
     N_("error.bad_request"),
     N_("error.invalid_national_id"),
     N_("error.unauthenticated"),
     N_("error.login_failed"),
+    N_("error.login_failed.details"),
     N_("error.account_locked"),
     N_("error.account_locked.details"),
     N_("error.wrong_device_kind"),
@@ -222,6 +228,20 @@ SERVER_ERRORS: Final[tuple[str, ...]] = (
 )
 
 
+# The customer-service codes reach no customer: only ``sync-server admin`` meets them, and it
+# speaks English to staff with the service's own message. They have no sentence here (a client
+# that met one anyway would show the server's message, as for any code it does not know).
+OPERATOR_CODES: Final = frozenset(
+    {
+        ErrorCode.CUSTOMER_NOT_FOUND,
+        ErrorCode.CUSTOMER_EXISTS,
+        ErrorCode.CERTIFICATE_NOT_FOUND,
+        ErrorCode.ALREADY_REVOKED,
+        ErrorCode.SERIAL_AMBIGUOUS,
+    }
+)
+
+
 def error_message(code: str, fallback: str, details: Mapping[str, object] | None = None) -> str:
     """What to tell a person about the error ``code``: the catalogue's ``error.<code>``
     sentence (its ``error.<code>.details`` form when the details fill it), else ``fallback``
@@ -238,6 +258,16 @@ def error_message(code: str, fallback: str, details: Mapping[str, object] | None
         if placeholders(text) <= set(values):
             return text.format(**values) if values else text
     return fallback
+
+
+def user_message(exc: ClientError) -> str:
+    """The one sentence a person reads about ``exc``: a server's refusal in the catalogue's
+    words for its code (``error_message``), followed by the client's ``advice`` if any; the
+    SDK's and the programs' own errors carry their sentence already."""
+    if not isinstance(exc, ServerRefused):
+        return exc.message
+    text = error_message(exc.code, exc.message, exc.details)
+    return f"{text} {exc.advice}".strip() if exc.advice else text
 
 
 def _detail_text(key: str, value: object) -> object:

@@ -22,12 +22,18 @@ from urllib.parse import urlsplit
 
 from sync_client.api import SlotState, SyncClient
 from sync_client.envelope import MAX_PLAINTEXT_BYTES, new_relay_key, open_envelope, seal
-from sync_client.errors import ClientError, InvalidInput, QrPayloadError
+from sync_client.errors import ClientError, InvalidInput, QrOtherServer
 from sync_client.i18n import msg
 from sync_client.national_id import normalize_national_id
+from sync_client.protocol import RelayState
 from sync_client.qr import PairPayload, build_pair_payload
 
-OPEN, CLAIMED, EXPIRED, CANCELLED = "open", "claimed", "expired", "cancelled"
+OPEN, CLAIMED, EXPIRED, CANCELLED = (
+    RelayState.OPEN,
+    RelayState.CLAIMED,
+    RelayState.EXPIRED,
+    RelayState.CANCELLED,
+)
 ENDED_STATES = frozenset({CLAIMED, EXPIRED, CANCELLED})
 
 # The server caps one long-poll at 30 s. 25 s leaves room below any proxy's idle timeout.
@@ -106,7 +112,7 @@ def wait_for_outcome(
     """
     if wait_step <= 0:
         raise InvalidInput(msg("sdk.pairing.wait_step"))
-    state = OPEN
+    state: str = OPEN
     while True:
         remaining = deadline - clock()
         if remaining < _MIN_WAIT:
@@ -135,9 +141,8 @@ def receive_pfx(
     ``EnvelopeError`` when the ciphertext, the slot id or the key was altered.
     """
     if not same_server(payload.server_url, client.server_url):
-        raise QrPayloadError(
-            msg("sdk.pairing.wrong_server", qr_url=payload.server_url, url=client.server_url),
-            code="wrong_server",
+        raise QrOtherServer(
+            msg("sdk.pairing.wrong_server", qr_url=payload.server_url, url=client.server_url)
         )
     if customer_id is None:
         customer_id = client.status().customer_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Final
 
-from sync_client.errors import ClientError, InvalidInput
+from sync_client.errors import CredentialStoreUnavailable, InvalidInput
 from sync_client.i18n import N_, msg
 
 KEYRING_SERVICE = "certsync"
@@ -64,10 +64,6 @@ def password_needed(setting: SecuritySetting, *, asked_this_session: bool) -> bo
     if setting is SecuritySetting.FIRST_ORDER:
         return not asked_this_session
     return False
-
-
-class CredentialStoreUnavailable(ClientError):
-    code = "credential_store_unavailable"
 
 
 def _require_backend() -> None:

@@ -42,7 +42,7 @@ from sync_client.protocol import format_time
 from sync_server import schema
 from sync_server.ca import CERT_FILE, CHAIN_FILE, KEY_FILE
 from sync_server.db import Database
-from sync_server.errors import ConfigError
+from sync_server.errors import ConfigCode, ConfigError
 from sync_server.settings import Settings
 
 FORMAT = "certsync-backup"
@@ -62,11 +62,11 @@ class Summary:
 
 
 def _damaged(message: str) -> ConfigError:
-    return ConfigError(f"The backup is damaged: {message}", code="backup_damaged")
+    return ConfigError(f"The backup is damaged: {message}", code=ConfigCode.BACKUP_DAMAGED)
 
 
 def _mismatch(message: str) -> ConfigError:
-    return ConfigError(f"The backup does not fit here: {message}", code="backup_mismatch")
+    return ConfigError(f"The backup does not fit here: {message}", code=ConfigCode.BACKUP_MISMATCH)
 
 
 def sha256_file(path: Path) -> str:
@@ -114,7 +114,7 @@ def _tool(name: str) -> str:
         raise ConfigError(
             f"{name} is not on PATH: install PostgreSQL's client tools (the same major version "
             "as the server), or see docs/OPERATIONS.md for doing it by hand.",
-            code="pg_tool_missing",
+            code=ConfigCode.PG_TOOL_MISSING,
         )
     return found
 
@@ -124,7 +124,7 @@ def _run(args: list[str], env: dict[str, str], what: str) -> None:
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         raise ConfigError(f"{what} failed: {lines[-1] if lines else done.returncode}", code=(
-            "backup_failed" if what.startswith("pg_dump") else "restore_failed"
+            ConfigCode.BACKUP_FAILED if what.startswith("pg_dump") else ConfigCode.RESTORE_FAILED
         ))  # fmt: skip
 
 
@@ -154,7 +154,8 @@ def _prepare_target(dest: Path) -> bool:
     if dest.exists():
         if not dest.is_dir() or any(dest.iterdir()):
             raise ConfigError(
-                f"{dest} is not an empty folder: back up into a new one.", code="backup_target"
+                f"{dest} is not an empty folder: back up into a new one.",
+                code=ConfigCode.BACKUP_TARGET,
             )
         dest.chmod(0o700)
         return False
@@ -178,7 +179,9 @@ def _backup_sqlite(db: Database, dest: Path) -> dict[str, int]:
         source.backup(copy)  # all pages in one step: a single snapshot
         ok = copy.execute("PRAGMA integrity_check").fetchone()
         if ok is None or ok[0] != "ok":
-            raise ConfigError("The copy failed SQLite's integrity check.", code="backup_failed")
+            raise ConfigError(
+                "The copy failed SQLite's integrity check.", code=ConfigCode.BACKUP_FAILED
+            )
         names = [
             r[0]
             for r in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -231,7 +234,7 @@ def backup(settings: Settings, dest: Path, *, now: datetime) -> Summary:
         ca_files = _ca_files(settings)
         for path in ca_files.values():
             if not path.is_file():
-                raise ConfigError(f"The CA file {path} does not exist.", code="ca_missing")
+                raise ConfigError(f"The CA file {path} does not exist.", code=ConfigCode.CA_MISSING)
         fingerprint, subject = _fingerprint(ca_files[CERT_FILE].read_bytes())
         created = _prepare_target(dest)
         try:
@@ -318,7 +321,7 @@ def _check_fit(settings: Settings, db: Database, manifest: Mapping[str, Any]) ->
         except OSError as exc:
             raise ConfigError(
                 f"The CA file {settings.ca_cert_file} cannot be read: {exc.strerror}.",
-                code="ca_unreadable",
+                code=ConfigCode.CA_UNREADABLE,
             ) from None
         if ours != manifest["ca"]["fingerprint_sha256"]:
             raise _mismatch(f"it belongs to the CA {manifest['ca']['subject']!r}, not to "
@@ -331,21 +334,21 @@ def _require_empty(settings: Settings, db: Database) -> None:
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise ConfigError(
                 f"The data folder {folder} is not empty: restore into a new or empty one.",
-                code="restore_target_not_empty",
+                code=ConfigCode.RESTORE_TARGET_NOT_EMPTY,
             )
         return
     status = schema.inspect(db)
     if status.state is not schema.State.EMPTY:
         raise ConfigError(
             f"{db.description} is not empty: restore into a new database (createdb).",
-            code="restore_target_not_empty",
+            code=ConfigCode.RESTORE_TARGET_NOT_EMPTY,
         )
     if settings.ca_key_file is None:
         present = [n for n in (KEY_FILE, CERT_FILE) if (settings.data_dir / n).exists()]
         if present:
             raise ConfigError(
                 f"The data folder {settings.data_dir} already holds {', '.join(present)}.",
-                code="restore_target_not_empty",
+                code=ConfigCode.RESTORE_TARGET_NOT_EMPTY,
             )
 
 
@@ -404,6 +407,6 @@ def restore(settings: Settings, src: Path) -> Summary:
     if counts != database["counts"]:
         raise ConfigError(
             "The restored database does not hold the rows the backup recorded.",
-            code="restore_failed",
+            code=ConfigCode.RESTORE_FAILED,
         )
     return Summary(settings.data_dir, database["kind"], database["revision"], counts)

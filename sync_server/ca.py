@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from sync_client.fsio import write_file_atomic
-from sync_server.errors import ConfigError
+from sync_server.errors import ConfigCode, ConfigError
 
 CaKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -34,10 +34,12 @@ def _read_ca_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"The CA file {path} does not exist.", code="ca_missing") from None
+        raise ConfigError(
+            f"The CA file {path} does not exist.", code=ConfigCode.CA_MISSING
+        ) from None
     except OSError as exc:
         raise ConfigError(
-            f"The CA file {path} cannot be read: {exc.strerror}.", code="ca_unreadable"
+            f"The CA file {path} cannot be read: {exc.strerror}.", code=ConfigCode.CA_UNREADABLE
         ) from None
 
 
@@ -68,16 +70,19 @@ class CA:
         ) != cert.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         ):
-            raise ConfigError("The CA key does not match the CA certificate.", code="ca_invalid")
+            raise ConfigError(
+                "The CA key does not match the CA certificate.", code=ConfigCode.CA_INVALID
+            )
         try:
             constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         except x509.ExtensionNotFound:
             raise ConfigError(
-                "The CA certificate has no BasicConstraints extension.", code="ca_invalid"
+                "The CA certificate has no BasicConstraints extension.", code=ConfigCode.CA_INVALID
             ) from None
         if not constraints.ca:
             raise ConfigError(
-                "The CA certificate is not a CA (BasicConstraints CA:false).", code="ca_invalid"
+                "The CA certificate is not a CA (BasicConstraints CA:false).",
+                code=ConfigCode.CA_INVALID,
             )
         self._key = key
         self.cert = cert
@@ -147,25 +152,25 @@ class CA:
             if passphrase is None:
                 raise ConfigError(
                     "The CA key is encrypted: set SYNC_CA_KEY_PASSPHRASE.",
-                    code="ca_passphrase_needed",
+                    code=ConfigCode.CA_PASSPHRASE_NEEDED,
                 ) from None
             raise ConfigError(
                 "The CA key is not encrypted, but SYNC_CA_KEY_PASSPHRASE is set.",
-                code="ca_passphrase_unexpected",
+                code=ConfigCode.CA_PASSPHRASE_UNEXPECTED,
             ) from None
         except ValueError:
             raise ConfigError(
                 "The CA key cannot be read (wrong SYNC_CA_KEY_PASSPHRASE, or not a PEM key).",
-                code="ca_unreadable",
+                code=ConfigCode.CA_UNREADABLE,
             ) from None
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-            raise ConfigError("The CA key must be RSA or EC.", code="ca_unreadable")
+            raise ConfigError("The CA key must be RSA or EC.", code=ConfigCode.CA_UNREADABLE)
         try:
             cert = x509.load_pem_x509_certificate(cert_pem)
             chain = x509.load_pem_x509_certificates(chain_pem) if chain_pem.strip() else []
         except ValueError:
             raise ConfigError(
-                "The CA certificate or chain is not PEM.", code="ca_unreadable"
+                "The CA certificate or chain is not PEM.", code=ConfigCode.CA_UNREADABLE
             ) from None
         return cls(key, cert, chain)
 

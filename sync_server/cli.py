@@ -8,9 +8,11 @@
 
 All read the same settings (``SYNC_*`` environment variables), so every command works on the
 database that ``serve`` uses. Known errors print one line ``error: … [code]`` and exit 1
-(a refusal) or 2 (configuration); anything else prints one line too, with the traceback only
-under ``--debug``. ``serve`` checks everything it can (the port, the CA files, the database and
-its schema) before it writes anything, so a refused start leaves nothing behind.
+(a refusal) or 2 (configuration); anything else prints one line too (``[internal_error]``,
+exit 70), with the traceback only under ``--debug``; Ctrl-C exits 130. ``admin --json`` prints
+one JSON object, errors too. The ladder is the one all three programs share
+(``sync_client.cli_runner``). ``serve`` checks everything it can (the port, the CA files, the
+database and its schema) before it writes anything, so a refused start leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ from __future__ import annotations
 import shutil
 import socket
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from sync_client.cli_runner import EXIT_USAGE, Failure, Program, run
+from sync_client.i18n import set_language
 from sync_server.admin import admin, generate_password
-from sync_server.errors import ConfigError, ServiceError
+from sync_server.errors import ConfigCode, ConfigError, ServiceError
 from sync_server.settings import Settings
 
 DEMO_CUSTOMER = "A123456789"
+# EADDRINUSE on Linux, macOS and Windows.
+_ADDRESS_IN_USE = (98, 48, 10048)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,7 +55,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
     except socket.gaierror as exc:
-        raise ConfigError(f"Cannot listen on {host!r}: {exc.strerror}.", code="config") from None
+        raise ConfigError(f"Cannot listen on {host!r}: {exc.strerror}.") from None
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -60,7 +65,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         raise ConfigError(
             f"Cannot listen on {host}:{port}: {exc.strerror}. Stop what uses it, or choose "
             "another --port.",
-            code="port_in_use" if exc.errno in (98, 48, 10048) else "config",
+            code=ConfigCode.PORT_IN_USE if exc.errno in _ADDRESS_IN_USE else ConfigCode.CONFIG,
         ) from None
     sock.set_inheritable(True)
     return sock
@@ -80,7 +85,7 @@ def check_tls(settings: Settings) -> None:
         raise ConfigError(
             f"Cannot use the TLS certificate {settings.tls_cert_file} with the key "
             f"{settings.tls_key_file}: {reason}.",
-            code="tls_unreadable",
+            code=ConfigCode.TLS_UNREADABLE,
         ) from None
 
 
@@ -140,7 +145,7 @@ def serve(bind_host: str, port: int, demo: bool, log_level: str) -> None:
 
 
 def _print_demo(host: Any, url: str) -> None:
-    from sync_server import certificates, customers
+    from sync_server import customers, enrollment
     from sync_server.credentials import format_enrollment_code
     from sync_server.models import Customer
 
@@ -161,7 +166,7 @@ def _print_demo(host: Any, url: str) -> None:
             actor="system:demo",
         )
     lines = [f"Demo customer {DEMO_CUSTOMER}, login password: {password}"]
-    slip = certificates.issue_enrollment_code(host, DEMO_CUSTOMER, actor="system:demo")
+    slip = enrollment.issue_enrollment_code(host, DEMO_CUSTOMER, actor="system:demo")
     lines.append(f"Enrollment code (slip): {format_enrollment_code(slip.code)}")
     where = Path(sys.executable).parent
     on_path = shutil.which("pc-client") is not None
@@ -317,31 +322,28 @@ def _described(head: str, summary: Any) -> str:
     )
 
 
+def explain(exc: BaseException) -> Failure | None:
+    """The server's known errors: a refused staff action (exit 1) and what the operator must
+    fix in the configuration (exit 2), each as its one line."""
+    if isinstance(exc, ServiceError):
+        return Failure(exc.code, exc.message, exc.details or None)
+    if isinstance(exc, ConfigError):
+        return Failure(exc.code, exc.message, None, EXIT_USAGE)
+    return None
+
+
+def _unexpected(kind: str) -> str:
+    return f"unexpected {kind}; run again with --debug for details."
+
+
+PROGRAM = Program("sync-server", explain=explain, unexpected=_unexpected)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    try:
-        cli.main(args=args, prog_name="sync-server", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except ServiceError as exc:
-        click.echo(f"error: {exc.message} [{exc.code}]", err=True)
-        return 1
-    except ConfigError as exc:
-        click.echo(f"error: {exc.message} [{exc.code}]", err=True)
-        return 2
-    except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        click.echo(
-            f"error: unexpected {type(exc).__name__}; run again with --debug for details.", err=True
-        )
-        return 70
-    return 0
+    """Run ``sync-server`` with ``argv``; return the exit status (the shared runner's ladder:
+    ``sync_client.cli_runner``; configuration errors exit 2)."""
+    set_language("en")  # operators read English; the clients' language never carries over
+    return run(cli, sys.argv[1:] if argv is None else argv, program=PROGRAM)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from sync_server import models  # noqa: F401  (registers the tables)
-from sync_server.errors import ConfigError
+from sync_server.errors import ConfigCode, ConfigError
 
 log = logging.getLogger("sync_server.db")
 
@@ -202,19 +202,19 @@ def connection_error(db: Database, exc: OperationalError) -> ConfigError:
     why = reason.split("FATAL:", 1)[-1].strip().splitlines()[0] if reason else type(exc).__name__
     where = db.description
     if db.is_sqlite:
-        return ConfigError(f"Cannot open {where}: {why}.", code="database_unreachable")
+        return ConfigError(f"Cannot open {where}: {why}.", code=ConfigCode.DATABASE_UNREACHABLE)
     url = make_url(db.url)
     if "does not exist" in why and why.startswith("database"):
         return ConfigError(
             f"{where}: {why}. Create it (createdb -O {url.username or 'USER'} {url.database}) "
             "or fix SYNC_DATABASE_URL.",
-            code="database_missing",
+            code=ConfigCode.DATABASE_MISSING,
         )
     if why.startswith("role") or "authentication failed" in why or "no pg_hba.conf" in why:
         return ConfigError(
             f"{where} refused the user {url.username!r}: {why}. Fix the user or password in "
             "SYNC_DATABASE_URL, or grant the user access.",
-            code="database_refused",
+            code=ConfigCode.DATABASE_REFUSED,
         )
     first = " ".join(why.split())
-    return ConfigError(f"Cannot reach {where}: {first}.", code="database_unreachable")
+    return ConfigError(f"Cannot reach {where}: {first}.", code=ConfigCode.DATABASE_UNREACHABLE)

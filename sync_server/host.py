@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from sync_server.ca import CA
 from sync_server.db import Database
-from sync_server.errors import ConfigError
+from sync_server.errors import ConfigCode, ConfigError
 from sync_server.models import CaRecord, utcnow
 from sync_server.settings import Settings
 
@@ -62,7 +64,7 @@ def open_host(
         raise ConfigError(
             f"The CA certificate expired on {ca.cert.not_valid_after_utc:%Y-%m-%d}: rotate the CA "
             "(docs/OPERATIONS.md).",
-            code="ca_expired",
+            code=ConfigCode.CA_EXPIRED,
         )
     db = Database(settings.resolved_database_url)
     try:
@@ -75,7 +77,7 @@ def open_host(
             raise ConfigError(
                 f"There is no CA in the data folder {settings.data_dir}. Point SYNC_DATA_DIR at "
                 "the server's, or create one with `sync-server init`.",
-                code="ca_missing",
+                code=ConfigCode.CA_MISSING,
             )
         if not creating:
             check_ca(db, ca)
@@ -95,7 +97,7 @@ def _mismatch(record: CaRecord) -> ConfigError:
         f"This database belongs to the CA {record.subject!r} "
         f"(SHA-256 {record.fingerprint_sha256[:16]}…), not to the CA this instance loaded. "
         "Point every instance at the same CA files.",
-        code="ca_mismatch",
+        code=ConfigCode.CA_MISMATCH,
     )
 
 
@@ -108,7 +110,19 @@ def check_ca(db: Database, ca: CA) -> None:
 
 
 def register_ca(db: Database, ca: CA, *, now: datetime) -> None:
-    """Bind the database to one CA: a second instance started with another CA refuses to run."""
+    """Bind the database to one CA: a second instance started with another CA refuses to run.
+
+    Two instances starting on a new database at once both find no record and both insert
+    one; the second insert fails on the key, and that instance then compares with the record
+    the first one wrote (``check_ca``) instead of failing its start.
+    """
+    try:
+        _register_ca_once(db, ca, now=now)
+    except IntegrityError:
+        check_ca(db, ca)
+
+
+def _register_ca_once(db: Database, ca: CA, *, now: datetime) -> None:
     with db.write() as session:
         record = session.get(CaRecord, 1)
         if record is None:

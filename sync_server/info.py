@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sync_server.errors import BadRequest, ConfigError, Conflict
+from sync_server.errors import ConfigError, ErrorCode, ServiceError
 
 LANGUAGES = ("zh-TW", "en")
 # Short and plain: it is sent back by clients and written into the audit trail.
@@ -172,16 +172,14 @@ def load_info(path: Path) -> BrokerageInfo:
         raise ConfigError(f"SYNC_INFO_FILE {path}: {exc}") from None
 
 
-def accepted_terms_version(sent: object, *, current: str) -> str | None:
+def accepted_terms_version(sent: str | None, *, current: str) -> str | None:
     """The terms version a client says the customer accepted: ``current``, or ``None`` when
     an older client sent none. Any other version is refused: the customer read other words."""
     if sent is None:
         return None
-    if not isinstance(sent, str):
-        raise BadRequest("bad_request", "terms_version must be a string.")
     if sent != current:
-        raise Conflict(
-            "terms_version_outdated",
+        raise ServiceError(
+            ErrorCode.TERMS_VERSION_OUTDATED,
             "The terms have changed since you read them; read the new terms and accept them again.",
             current_version=current,
         )

@@ -53,10 +53,10 @@ def configure_logging(level: str = "info") -> None:
     """Send every logger (ours, uvicorn's, the libraries') to stderr as JSON lines."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
-        from sync_server.errors import ConfigError
+        from sync_server.errors import ConfigCode, ConfigError
 
         raise ConfigError(
-            f"{level!r} is not a log level (debug, info, warning, error).", code="config"
+            f"{level!r} is not a log level (debug, info, warning, error).", code=ConfigCode.CONFIG
         )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())

@@ -28,10 +28,34 @@ class Customer(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=10)  # the national ID number
     name: str = Field(max_length=200)
     password_hash: str = Field(repr=False)
+    # Revision 0001's hard lock, no longer read or written: since revision 0003 failures are
+    # counted in ``login_throttle`` (the migration carried a running lock over). Kept so that
+    # older databases, their rows and their backups keep their shape.
     failed_logins: int = 0
     locked_until: datetime | None = None
     created_at: datetime
     last_login_at: datetime | None = None  # revision 0002; filled from login_session then
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed-login counters (revision 0003), one row per scope that ``login_throttle`` keeps:
+
+    - ``(customer_id, source)``: one account tried from one source (a client address, IPv6 by
+      its /64) — the delay a stranger earns for himself;
+    - ``("", source)``: one source against any account, known or not;
+    - ``(customer_id, "")``: one account from everywhere, the much higher global ceiling.
+
+    ``customer_id`` is the ID as typed (normalized), whether or not a customer has it, so that
+    an unknown ID is counted exactly like a known one; hence no foreign key.
+    """
+
+    __tablename__ = "login_throttle"
+
+    customer_id: str = Field(primary_key=True, max_length=10)
+    source: str = Field(primary_key=True, max_length=64)
+    failures: int = 0  # in the window that began at ``window_started_at``
+    window_started_at: datetime | None = None
+    blocked_until: datetime | None = Field(default=None, index=True)
 
 
 class LoginSession(SQLModel, table=True):

@@ -1,136 +1,137 @@
-"""The OpenAPI 3.1 summary served at ``/openapi.json``; docs/PROTOCOL.md is the full contract."""
+"""The OpenAPI 3.1 document served at ``/openapi.json``, generated from the route table
+(``sync_client.wire.routes``) and the JSON schema of the wire models; docs/PROTOCOL.md is the
+prose around it.
+
+Each operation gets its request body or query parameters, its answers, its session (the
+``bearer`` scheme, and ``x-device-kind`` when one kind is needed) and one response per HTTP
+status it refuses with, whose ``error`` is the list of codes the route documents.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from functools import cache
 from typing import Any
 
-_ERROR = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {
-        "error": {"type": "string", "description": "stable machine code"},
-        "message": {"type": "string"},
-        "details": {"type": "object"},
-    },
-}
-_CERT = {
-    "type": "object",
-    "properties": {
-        k: {"type": "string"}
-        for k in (
-            "customer_id", "serial", "serial_display", "subject_cn", "not_before", "not_after",
-            "fingerprint_sha256", "status", "cert_pem",
-        )
-    },
-}  # fmt: skip
-_ISSUED = {
-    "type": "object",
-    "properties": {
-        "certificate": {"$ref": "#/components/schemas/Certificate"},
-        "chain_pem": {"type": "string"},
-    },
-}
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from sync_client.codes import ErrorCode
+from sync_client.wire.base import WireRequest
+from sync_client.wire.errors import ErrorResponse
+from sync_client.wire.routes import JSON, ROUTES, Route
+
+REF = "#/components/schemas/{model}"
+_BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}
 
 
-def _obj(**props: str) -> dict[str, Any]:
-    types = {
-        "s": {"type": "string"},
-        "b": {"type": "boolean"},
-        "i": {"type": "integer"},
-        "o": {"type": "object"},
-    }
+def _models() -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    seen: dict[type[BaseModel], JsonSchemaMode] = {ErrorResponse: "serialization"}
+    for route in ROUTES:
+        if route.request is not None:
+            seen[route.request] = "validation"
+        for model in route.answers.values():
+            if model is not None:
+                seen[model] = "serialization"
+    return list(seen.items())
+
+
+def _error_schema(ref: str, codes: list[ErrorCode]) -> dict[str, Any]:
     return {
-        "type": "object",
-        "required": list(props),
-        "properties": {k: types[v] for k, v in props.items()},
+        "allOf": [{"$ref": ref}],
+        "properties": {"error": {"enum": [code.value for code in codes]}},
     }
 
 
-def _with_optional(schema: dict[str, Any], **props: str) -> dict[str, Any]:
-    """``schema`` plus properties a client may leave out (``required`` stays as it was)."""
-    extra = _obj(**props)["properties"]
-    return {**schema, "properties": {**schema["properties"], **extra}}
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in route.path_params
+    ]
+    if route.query is not None:
+        query = _query_schema(route.query)
+        for name, schema in query["properties"].items():
+            parameters.append(
+                {"name": name, "in": "query", "required": name in query.get("required", ()),
+                 "schema": schema}
+            )  # fmt: skip
+    return parameters
 
 
-# (method, path, summary, needs session, request schema, success status, response schema)
-_ROUTES: list[tuple[str, str, str, bool, dict[str, Any] | None, int, dict[str, Any] | None]] = [
-    ("get", "/healthz", "Liveness and database check", False, None, 200, _obj(status="s")),
-    ("get", "/readyz", "Readiness: database at this version's schema, CA loaded (503 not_ready otherwise)", False, None, 200,
-     _obj(status="s", database="s", ca="s")),
-    ("get", "/metrics", "Prometheus metrics (text format; keep it off the public network)", False, None, 200, None),
-    ("get", "/api/v1/policy", "Password policy, windows, lifetimes and the server clock", False, None, 200, None),
-    ("get", "/api/v1/info", "The brokerage's name, service line and hours, and the terms with their version", False, None, 200,
-     _obj(brokerage_name="o", service_phone="s", service_hours="o", terms="o")),
-    ("get", "/api/v1/ca", "The CA chain (issuing CA first)", False, None, 200, _obj(chain_pem="s")),
-    ("get", "/api/v1/crl", "The current CRL (DER)", False, None, 200, None),
-    ("post", "/api/v1/sessions", "Log in (device_kind pc or mobile)", False,
-     _obj(customer_id="s", password="s", device_kind="s"), 201,
-     _obj(token="s", expires_at="s", customer_id="s", device_kind="s", renewal_reminder="o")),
-    ("delete", "/api/v1/sessions/current", "Log out", True, None, 204, None),
-    ("get", "/api/v1/sessions/current/unlock-secret",
-     "The live session's unlock secret (security setting 2)", True, None, 200,
-     _obj(unlock_secret="s")),
-    ("get", "/api/v1/certificate/status", "Certificate status (0, 31, 40, 41, 42)", True, None, 200, None),
-    ("post", "/api/v1/enrollment/check", "Check the enrollment slip's code without using it (PC)", True,
-     _obj(enrollment_code="s"), 200, _obj(valid="b", expires_at="s")),
-    ("post", "/api/v1/certificate/apply", "Apply with an enrollment code and a CSR (PC)", True,
-     _with_optional(_obj(enrollment_code="s", terms_accepted="b", csr_pem="s"), terms_version="s"),
-     201, _ISSUED),
-    ("post", "/api/v1/certificate/renewal-challenge", "A fresh challenge for renewal (PC)", True,
-     None, 201, _obj(challenge_id="s", nonce="s", expires_at="s")),
-    ("post", "/api/v1/certificate/renew", "Renew with proof of the current key (PC)", True,
-     _with_optional(_obj(challenge_id="s", csr_pem="s", signature="s"), terms_version="s"),
-     201, _ISSUED),
-    ("post", "/api/v1/certificate/redownload", "Fetch the latest certificate again (PC, once opened)",
-     True, _obj(), 200, _ISSUED),
-    ("post", "/api/v1/orders", "Place a signed order", True, _obj(order="o", signature="s", serial="s"),
-     201, _obj(order_id="s", accepted_at="s", serial="s")),
-    ("post", "/api/v1/relay/slots", "Open a relay slot (PC)", True, _obj(certificate_fingerprint="s"),
-     201, _obj(slot_id="s", expires_at="s")),
-    ("put", "/api/v1/relay/slots/{slot_id}/ciphertext", "Upload the sealed PFX once (PC)", True,
-     _obj(ciphertext="s"), 204, None),
-    ("get", "/api/v1/relay/slots/{slot_id}/events", "Long-poll the slot's state (PC)", True, None, 200,
-     _obj(slot_id="s", state="s", expires_at="s")),
-    ("post", "/api/v1/relay/slots/{slot_id}/claim", "Claim the slot once (phone)", True, None, 200,
-     _obj(slot_id="s", customer_id="s", ciphertext="s")),
-    ("delete", "/api/v1/relay/slots/{slot_id}", "Cancel the slot (PC)", True, None, 204, None),
-]  # fmt: skip
+def _query_schema(model: type[WireRequest]) -> dict[str, Any]:
+    return model.model_json_schema(mode="validation", ref_template=REF)
 
 
-def openapi_document() -> dict[str, Any]:
-    paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, auth, request, status, response in _ROUTES:
-        op: dict[str, Any] = {
-            "summary": summary,
-            "responses": {
-                str(status): {"description": "success"}
-                | ({"content": {"application/json": {"schema": response}}} if response else {}),
-                "default": {
-                    "description": "refusal (see docs/PROTOCOL.md for the codes)",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                },
-            },
+def _answer(route: Route, status: int, ref: str | None) -> dict[str, Any]:
+    if status == 204:
+        return {"description": "done; no body"}
+    if ref is not None:
+        schema: dict[str, Any] = {"$ref": ref}
+    elif route.media_type == JSON:
+        schema = {"type": "object"}
+    elif route.media_type.startswith("text/"):
+        schema = {"type": "string"}
+    else:
+        schema = _BINARY
+    return {"description": "success", "content": {route.media_type: {"schema": schema}}}
+
+
+def _operation(route: Route, refs: dict[type[BaseModel], str]) -> dict[str, Any]:
+    error_ref = refs[ErrorResponse]
+    responses: dict[str, Any] = {
+        str(status): _answer(route, status, refs[model] if model is not None else None)
+        for status, model in route.answers.items()
+    }
+    by_status: dict[int, list[ErrorCode]] = defaultdict(list)
+    for code in route.refusals:
+        by_status[code.status].append(code)
+    for status, codes in sorted(by_status.items()):
+        responses[str(status)] = {
+            "description": "refused: " + ", ".join(code.value for code in codes),
+            "content": {JSON: {"schema": _error_schema(error_ref, codes)}},
         }
-        if auth:
-            op["security"] = [{"bearer": []}]
-        if request is not None:
-            op["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": request}},
-            }
-        if "{slot_id}" in path:
-            op["parameters"] = [
-                {"name": "slot_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ]
-        paths.setdefault(path, {})[method] = op
+    responses["default"] = {
+        "description": "any other refusal (not_found, method_not_allowed); see docs/PROTOCOL.md",
+        "content": {JSON: {"schema": {"$ref": error_ref}}},
+    }
+    op: dict[str, Any] = {
+        "operationId": route.name,
+        "summary": route.summary,
+        "responses": responses,
+    }
+    if route.session is not None:
+        op["security"] = [{"bearer": []}]
+        if route.session != "any":
+            op["x-device-kind"] = route.session
+    if parameters := _parameters(route):
+        op["parameters"] = parameters
+    if route.request is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {JSON: {"schema": {"$ref": refs[route.request]}}},
+        }
+    return op
+
+
+@cache
+def _document() -> dict[str, Any]:
+    models = _models()
+    keys, schemas = models_json_schema(models, ref_template=REF)
+    refs = {model: keys[(model, mode)]["$ref"] for model, mode in models}
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs)
     return {
         "openapi": "3.1.0",
         "info": {"title": "CertSync", "version": "1", "description": "See docs/PROTOCOL.md."},
         "paths": paths,
         "components": {
-            "schemas": {"Error": _ERROR, "Certificate": _CERT},
+            "schemas": schemas.get("$defs", {}),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document (built once per process: the routes and models do not change)."""
+    return _document()

@@ -21,22 +21,27 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
+from sync_client.protocol import RelayState
 from sync_server import audit
-from sync_server.certificates import get_status, is_valid
+from sync_server.certificate_views import get_status
 from sync_server.credentials import new_id
 from sync_server.customers import Principal
-from sync_server.errors import (
-    Conflict,
-    Forbidden,
-    Gone,
-    NotFound,
-    PayloadTooLarge,
-    ServiceError,
-)
+from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
 from sync_server.models import RelaySlot
 
-OPEN, CLAIMED, EXPIRED, CANCELLED = "open", "claimed", "expired", "cancelled"
+OPEN, CLAIMED, EXPIRED, CANCELLED = (
+    RelayState.OPEN,
+    RelayState.CLAIMED,
+    RelayState.EXPIRED,
+    RelayState.CANCELLED,
+)
+# What using a slot that has ended is refused with.
+_ENDED = {
+    CLAIMED: ErrorCode.SLOT_SPENT,
+    EXPIRED: ErrorCode.SLOT_EXPIRED,
+    CANCELLED: ErrorCode.SLOT_CANCELLED,
+}
 NOTIFY_CHANNEL = "certsync_relay"  # wakes PCs long-polling on other instances
 
 
@@ -47,34 +52,41 @@ class SlotView:
     expires_at: datetime
 
 
-def effective_state(slot: RelaySlot, now: datetime) -> str:
+def effective_state(slot: RelaySlot, now: datetime) -> RelayState:
     """An open slot past its lifetime is expired, whether or not a writer has noticed yet."""
     if slot.state == OPEN and slot.expires_at <= now:
         return EXPIRED
-    return slot.state
+    return RelayState(slot.state)
 
 
 def claim_refusal(slot: RelaySlot | None, customer_id: str, now: datetime) -> ServiceError | None:
     """Why ``customer_id`` may not claim ``slot`` now, or ``None`` (pure)."""
     if slot is None:
-        return NotFound("slot_not_found", "There is no such pairing slot; scan the QR code again.")
+        return ServiceError(
+            ErrorCode.SLOT_NOT_FOUND, "There is no such pairing slot; scan the QR code again."
+        )
     if slot.customer_id != customer_id:
-        return Forbidden(
-            "slot_wrong_customer",
+        return ServiceError(
+            ErrorCode.SLOT_WRONG_CUSTOMER,
             "This QR code belongs to another customer; log in on the phone as the PC's customer.",
         )
     state = effective_state(slot, now)
     if state == CLAIMED:
-        return Gone(
-            "slot_spent", "This QR code was already used; start the pairing again on the PC."
+        return ServiceError(
+            ErrorCode.SLOT_SPENT,
+            "This QR code was already used; start the pairing again on the PC.",
         )
     if state == EXPIRED:
-        return Gone("slot_expired", "This QR code has expired; start the pairing again on the PC.")
+        return ServiceError(
+            ErrorCode.SLOT_EXPIRED, "This QR code has expired; start the pairing again on the PC."
+        )
     if state == CANCELLED:
-        return Gone("slot_cancelled", "The PC cancelled this pairing; start it again on the PC.")
+        return ServiceError(
+            ErrorCode.SLOT_CANCELLED, "The PC cancelled this pairing; start it again on the PC."
+        )
     if slot.ciphertext is None:
-        return Conflict(
-            "slot_not_ready", "The PC has not finished uploading; try again in a moment."
+        return ServiceError(
+            ErrorCode.SLOT_NOT_READY, "The PC has not finished uploading; try again in a moment."
         )
     return None
 
@@ -83,7 +95,7 @@ def _owned_slot(session: Session, principal: Principal, slot_id: str) -> RelaySl
     slot = session.get(RelaySlot, slot_id)
     if slot is None or slot.customer_id != principal.customer_id:
         # Another customer's slot is reported as absent: its id tells them nothing.
-        raise NotFound("slot_not_found", "There is no such pairing slot.")
+        raise ServiceError(ErrorCode.SLOT_NOT_FOUND, "There is no such pairing slot.")
     return slot
 
 
@@ -112,7 +124,7 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
     cert = status.certificate
     current = (
         cert is not None
-        and is_valid(status.code)
+        and status.code.is_valid
         and cert.fingerprint_sha256 == certificate_fingerprint.strip().lower()
     )
     slot = RelaySlot(
@@ -134,8 +146,8 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
             "ok" if current else "certificate_not_current",
         )
     if not current:
-        raise Conflict(
-            "certificate_not_current",
+        raise ServiceError(
+            ErrorCode.CERTIFICATE_NOT_CURRENT,
             "The certificate on this computer is not your current valid certificate at the host.",
         )
     return SlotView(slot.id, OPEN, slot.expires_at)
@@ -143,13 +155,13 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
 
 def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext: bytes) -> None:
     if len(ciphertext) > host.settings.relay_max_ciphertext_bytes:
-        raise PayloadTooLarge("slot_too_large", "The encrypted certificate is over 64 KiB.")
+        raise ServiceError(ErrorCode.SLOT_TOO_LARGE, "The encrypted certificate is over 64 KiB.")
     now = host.now()
     with host.db.write() as session:
         slot = _owned_slot(session, principal, slot_id)
         state = effective_state(slot, now)
         if state != OPEN:
-            raise Gone(f"slot_{'spent' if state == CLAIMED else state}", f"The slot is {state}.")
+            raise ServiceError(_ENDED[state], f"The slot is {state}.")
         stored = session.exec(
             update(RelaySlot)
             .where(col(RelaySlot.id) == slot_id)
@@ -157,7 +169,9 @@ def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext
             .values(ciphertext=ciphertext, uploaded_at=now)
         )
         if stored.rowcount != 1:
-            raise Conflict("slot_already_uploaded", "This slot already holds its ciphertext.")
+            raise ServiceError(
+                ErrorCode.SLOT_ALREADY_UPLOADED, "This slot already holds its ciphertext."
+            )
         _audit(session, principal, now, "relay_upload", slot_id)
 
 
@@ -181,12 +195,14 @@ def claim_slot(host: Host, principal: Principal, slot_id: str) -> bytes:
                 .values(state=CLAIMED, ended_at=now, ciphertext=None)
             )
             if won.rowcount != 1:
-                refusal = Gone("slot_spent", "This QR code was already used.")
+                refusal = ServiceError(ErrorCode.SLOT_SPENT, "This QR code was already used.")
             else:
                 host.db.notify(session, NOTIFY_CHANNEL, slot_id)
-        elif refusal.code == "slot_expired" and _expire(session, slot_id, now):
+        elif refusal.code is ErrorCode.SLOT_EXPIRED and _expire(session, slot_id, now):
             audit.tally(session, "relay_expire")
-        _audit(session, principal, now, "relay_claim", slot_id, refusal.code if refusal else "ok")
+        _audit(
+            session, principal, now, "relay_claim", slot_id, refusal.code.value if refusal else "ok"
+        )
     if refusal is not None:
         raise refusal
     assert ciphertext is not None

@@ -2,14 +2,23 @@
 
 A claim or cancel handled by this process wakes its waiters at once; one handled by another
 instance (scale-out on PostgreSQL) arrives by ``NOTIFY`` (``Database.listen``), and the
-waiter's periodic re-read every ``poll_seconds`` is the safety net.
+waiter's periodic re-read every ``poll_seconds`` is the safety net. ``wait_for_change`` is
+the events long-poll built on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from starlette.concurrency import run_in_threadpool
+
+from sync_server import relay
+from sync_server.customers import Principal
+from sync_server.host import Host
+from sync_server.relay import SlotView
 
 
 class SlotNotifier:
@@ -34,3 +43,31 @@ class SlotNotifier:
         event = self._events.pop(slot_id, None)
         if event is not None:
             event.set()
+
+
+async def wait_for_change(
+    host: Host,
+    notifier: SlotNotifier,
+    principal: Principal,
+    slot_id: str,
+    *,
+    after: str,
+    wait: float,
+) -> SlotView:
+    """The long-poll: the slot's view once its state differs from ``after``, or after ``wait``
+    seconds (or at once when it already differs)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        # Subscribe before reading, so a claim between the read and the wait is not missed.
+        with notifier.subscribe(slot_id) as woken:
+            view = await run_in_threadpool(relay.slot_view, host, principal, slot_id)
+            remaining = deadline - loop.time()
+            if view.state != after or remaining <= 0:
+                return view
+            until_expiry = (view.expires_at - host.now()).total_seconds()
+            # Claims on other instances wake us through PostgreSQL NOTIFY; the periodic
+            # re-read is the safety net if a notification is lost.
+            timeout = max(0.0, min(remaining, until_expiry + 0.01, notifier.poll_seconds))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), timeout)

@@ -40,7 +40,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy import inspect as sa_inspect
 
 from sync_server.db import Database
-from sync_server.errors import ConfigError
+from sync_server.errors import ConfigCode, ConfigError
 from sync_server.migrations.versions.r0001_baseline import TABLES as BASELINE_TABLES
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -154,25 +154,25 @@ def refusal(db: Database, status: SchemaStatus, *, data_dir: Path) -> ConfigErro
         return ConfigError(
             f"There is {looked}. Point SYNC_DATA_DIR (or SYNC_DATABASE_URL) at the server's, "
             "or create one with `sync-server init`.",
-            code="no_database",
+            code=ConfigCode.NO_DATABASE,
         )
     if status.state in (State.LEGACY, State.BEHIND):
         return ConfigError(
             f"{where} is at revision {status.shown_revision}; this CertSync needs {status.head}. "
             "Back it up (`sync-server backup DIR`), then run `sync-server db upgrade`.",
-            code="database_behind",
+            code=ConfigCode.DATABASE_BEHIND,
         )
     if status.state is State.NEWER:
         return ConfigError(
             f"{where} is at revision {status.revision}, which this CertSync does not know: it was "
             "upgraded by a newer version. Run that version, or restore a backup made for this one.",
-            code="database_newer",
+            code=ConfigCode.DATABASE_NEWER,
         )
     if status.state is State.FOREIGN:
         return ConfigError(
             f"{where} holds tables that are not CertSync's; point SYNC_DATABASE_URL at the "
             "CertSync database, or at a new empty one.",
-            code="database_foreign",
+            code=ConfigCode.DATABASE_FOREIGN,
         )
     return None
 
@@ -185,7 +185,7 @@ def _check_legacy(connection: Connection) -> None:
             raise ConfigError(
                 f"The database has some of CertSync 0.1's tables but not {table}: it is not a "
                 "database CertSync made. Restore a backup instead.",
-                code="database_foreign",
+                code=ConfigCode.DATABASE_FOREIGN,
             )
         found = {c["name"] for c in inspector.get_columns(table)}
         missing = [c for c in columns if c not in found]
@@ -193,7 +193,7 @@ def _check_legacy(connection: Connection) -> None:
             raise ConfigError(
                 f"The table {table} lacks {', '.join(missing)}: it is not the schema CertSync 0.1 "
                 "made. Restore a backup instead.",
-                code="database_foreign",
+                code=ConfigCode.DATABASE_FOREIGN,
             )
 
 
@@ -250,7 +250,7 @@ def upgrade(db: Database, *, create: bool) -> tuple[SchemaStatus, SchemaStatus]:
             raise ConfigError(
                 f"There is no CertSync database at {db.sqlite_path}: nothing to upgrade. "
                 "`sync-server init` creates one.",
-                code="no_database",
+                code=ConfigCode.NO_DATABASE,
             )
         db.sqlite_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         _create_sqlite(db.sqlite_path)
@@ -281,7 +281,7 @@ def upgrade(db: Database, *, create: bool) -> tuple[SchemaStatus, SchemaStatus]:
             raise ConfigError(
                 f"The upgrade of {db.description} failed and changed nothing: "
                 f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                code="upgrade_failed",
+                code=ConfigCode.UPGRADE_FAILED,
             ) from exc
         after = _status_on(connection)
     return created or before, after

@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sync_client.protocol import StatusCode
-from sync_server import audit
-from sync_server.certificates import latest_certificate, slip_refusal, status_of
-from sync_server.errors import NotFound
+from sync_client.protocol import StatusCode, format_time
+from sync_server import audit, login_throttle
+from sync_server.certificate_views import latest_certificate, status_of
+from sync_server.customers import require_customer
+from sync_server.enrollment import slip_refusal
+from sync_server.errors import ErrorCode
 from sync_server.host import Host
 from sync_server.models import Certificate, Customer, EnrollmentCode, LoginSession
 
@@ -30,8 +32,8 @@ class CustomerSummary:
     name: str
     created_at: datetime
     last_login_at: datetime | None
-    locked_until: datetime | None  # only while the lock lasts
-    failed_logins: int
+    locked_until: datetime | None  # the latest login delay some source has, while it lasts
+    failed_logins: int  # from all sources, in their current windows (login_throttle)
     status: StatusCode
 
 
@@ -70,9 +72,9 @@ def slip_state(slip: EnrollmentCode | None, *, now: datetime, max_attempts: int)
     refusal = slip_refusal(slip, now=now, max_attempts=max_attempts)
     state = {
         None: "valid",
-        "enrollment_code_used": "used",
-        "enrollment_code_locked": "locked",
-        "enrollment_code_expired": "expired",
+        ErrorCode.ENROLLMENT_CODE_USED: "used",
+        ErrorCode.ENROLLMENT_CODE_LOCKED: "locked",
+        ErrorCode.ENROLLMENT_CODE_EXPIRED: "expired",
     }[refusal.code if refusal else None]
     return SlipState(
         state,
@@ -84,14 +86,13 @@ def slip_state(slip: EnrollmentCode | None, *, now: datetime, max_attempts: int)
 
 
 def _summary(session: Session, customer: Customer, host: Host, now: datetime) -> CustomerSummary:
-    locked = customer.locked_until
     return CustomerSummary(
         id=customer.id,
         name=customer.name,
         created_at=customer.created_at,
         last_login_at=customer.last_login_at,
-        locked_until=locked if locked is not None and locked > now else None,
-        failed_logins=customer.failed_logins,
+        locked_until=login_throttle.account_blocked_until(session, customer.id, now),
+        failed_logins=login_throttle.account_failures(session, host.settings, customer.id, now),
         status=status_of(
             latest_certificate(session, customer.id),
             now=now,
@@ -115,7 +116,7 @@ def list_customers(
     now = host.now()
     query = select(Customer)
     if locked:
-        query = query.where(col(Customer.locked_until) > now)
+        query = query.where(col(Customer.id).in_(login_throttle.blocked_accounts(now)))
     if name:
         query = query.where(col(Customer.name).ilike(_like(name.strip()), escape="\\"))
     with host.db.read() as session:
@@ -128,9 +129,7 @@ def customer_card(host: Host, customer_id: str) -> CustomerCard:
     """Everything customer service asks about one customer, or ``customer_not_found``."""
     now = host.now()
     with host.db.read() as session:
-        customer = session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound("customer_not_found", f"There is no customer {customer_id}.")
+        customer = require_customer(session, customer_id)
         slip = session.exec(
             select(EnrollmentCode)
             .where(EnrollmentCode.customer_id == customer_id)
@@ -161,24 +160,25 @@ def customer_card(host: Host, customer_id: str) -> CustomerCard:
 
 
 def unlock(host: Host, customer_id: str, *, actor: str) -> bool:
-    """End a login lock and clear the failure count; ``True`` if the account was locked."""
+    """End the login delays of this account, from every source and the global ceiling, and
+    forget its failures, without touching the password or the sessions; ``True`` if some
+    source had to wait. A source's own limit (many accounts tried from one address) stays.
+    """
     now = host.now()
     with host.db.write() as session:
-        customer = session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound("customer_not_found", f"There is no customer {customer_id}.")
-        was_locked = customer.locked_until is not None and customer.locked_until > now
-        session.exec(
-            update(Customer)
-            .where(col(Customer.id) == customer_id)
-            .values(failed_logins=0, locked_until=None)
-        )
+        require_customer(session, customer_id)
+        until = login_throttle.account_blocked_until(session, customer_id, now)
+        cleared = login_throttle.clear_account(session, customer_id)
         audit.record(
             session,
             now=now,
             action="unlock",
-            outcome="ok" if was_locked else "not_locked",
+            outcome="ok" if until is not None else "not_locked",
             actor=actor,
             customer_id=customer_id,
+            detail=(
+                f"counters_cleared={cleared}"
+                + (f" was_locked_until={format_time(until)}" if until is not None else "")
+            ),
         )
-    return was_locked
+    return until is not None

@@ -69,8 +69,17 @@ class Settings:
     certificate_validity: timedelta = timedelta(days=365)
     renewal_window: timedelta = timedelta(days=30)
     pfx_password_min_length: int = 4
+    # Login throttling (``sync_server.login_throttle``): after ``login_max_failures`` wrong
+    # passwords for one account from one source in ``login_failure_window``, that source waits
+    # ``login_delay`` before its next try for the account, doubling per failure up to
+    # ``login_lockout``. One source against any accounts, and one account from all sources,
+    # earn the same delays after their own, much higher, counts.
     login_max_failures: int = 5
-    login_lockout: timedelta = timedelta(minutes=15)
+    login_source_max_failures: int = 100
+    login_account_max_failures: int = 50
+    login_delay: timedelta = timedelta(minutes=1)
+    login_lockout: timedelta = timedelta(minutes=15)  # the longest delay
+    login_failure_window: timedelta = timedelta(hours=1)
     session_lifetime: timedelta = timedelta(hours=8)
     enrollment_code_lifetime: timedelta = timedelta(days=7)
     enrollment_max_attempts: int = 5
@@ -92,9 +101,16 @@ class Settings:
             raise ConfigError("The renewal window must be shorter than twice the validity.")
         if not 4 <= self.pfx_password_min_length <= 64:
             raise ConfigError("The PFX password minimum length must be between 4 and 64.")
-        for name in ("login_max_failures", "enrollment_max_attempts"):
+        for name in (
+            "login_max_failures",
+            "login_source_max_failures",
+            "login_account_max_failures",
+            "enrollment_max_attempts",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1.")
+        if self.login_delay > self.login_lockout:
+            raise ConfigError("The first login delay must not be longer than the longest one.")
         if (self.ca_key_file is None) != (self.ca_cert_file is None):
             raise ConfigError("Set both SYNC_CA_KEY_FILE and SYNC_CA_CERT_FILE, or neither.")
         if (self.tls_key_file is None) != (self.tls_cert_file is None):
@@ -149,6 +165,8 @@ class Settings:
             "SYNC_CERT_VALIDITY": "certificate_validity",
             "SYNC_RENEWAL_WINDOW": "renewal_window",
             "SYNC_LOGIN_LOCKOUT": "login_lockout",
+            "SYNC_LOGIN_DELAY": "login_delay",
+            "SYNC_LOGIN_FAILURE_WINDOW": "login_failure_window",
             "SYNC_SESSION_LIFETIME": "session_lifetime",
             "SYNC_ENROLLMENT_CODE_LIFETIME": "enrollment_code_lifetime",
             "SYNC_REDOWNLOAD_LIFETIME": "redownload_lifetime",
@@ -161,6 +179,8 @@ class Settings:
         integers = {
             "SYNC_PFX_PASSWORD_MIN_LENGTH": "pfx_password_min_length",
             "SYNC_LOGIN_MAX_FAILURES": "login_max_failures",
+            "SYNC_LOGIN_SOURCE_MAX_FAILURES": "login_source_max_failures",
+            "SYNC_LOGIN_ACCOUNT_MAX_FAILURES": "login_account_max_failures",
             "SYNC_ENROLLMENT_MAX_ATTEMPTS": "enrollment_max_attempts",
         }
         for name, key in integers.items():

@@ -19,7 +19,15 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from scripts.catalogue import cli_texts
-from sync_client.i18n import DOMAIN, LOCALE_DIR, has_message, msg, placeholders, use_language
+from sync_client.i18n import (
+    DOMAIN,
+    LOCALE_DIR,
+    Language,
+    has_message,
+    msg,
+    placeholders,
+    use_language,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "zh_TW")
@@ -51,7 +59,7 @@ def extracted() -> set[str]:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_id_the_code_asks_for_is_translated(extracted: set[str], language: str) -> None:
     catalog = _catalog(language)
-    missing = sorted(i for i in extracted if not (catalog.get(i) and catalog.get(i).string))
+    missing = sorted(i for i in extracted if not ((m := catalog.get(i)) and m.string))
     assert missing == [], f"{language}: untranslated ids (run python3 dev.py i18n): {missing}"
 
 
@@ -91,7 +99,7 @@ def _protocol_error_codes() -> list[str]:
 
 
 @pytest.mark.parametrize("language", ["en", "zh-TW"])
-def test_every_protocol_error_code_has_a_sentence(language: str) -> None:
+def test_every_protocol_error_code_has_a_sentence(language: Language) -> None:
     missing = [
         code for code in _protocol_error_codes() if not has_message(f"error.{code}", language)
     ]

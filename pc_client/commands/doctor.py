@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from pc_client.app import App, Result
+from pc_client.errors import PcCode
 from pc_client.messages import doctor_column, doctor_text, msg
 from pc_client.operations.doctor import CHECKS, Finding, fix_items, run_checks
 from pc_client.render import table
@@ -87,6 +88,6 @@ def doctor(app: App, fix: bool, items: tuple[str, ...]) -> Result:
         "checks": [_row_json(f) for f in findings],
     }
     if problems:
-        data["error"] = "doctor_problems"
+        data["error"] = PcCode.DOCTOR_PROBLEMS
         data["message"] = msg("doctor.summary.problems", count=len(problems))
     return Result(data, lines, exit_code=1 if problems else 0)

@@ -9,8 +9,15 @@ from __future__ import annotations
 import click
 
 from pc_client.app import App, Result
-from pc_client.commands.answers import issued_json, issued_lines
-from pc_client.commands.questions import (
+from pc_client.issued_report import issued_json, issued_lines
+from pc_client.messages import describe_setting, msg
+from pc_client.operations.enroll import (
+    apply_for_certificate,
+    check_apply,
+    check_redownload,
+    redownload_certificate,
+)
+from pc_client.questions import (
     KEY_TYPES,
     ask_enrollment_code,
     ask_new_password,
@@ -21,16 +28,13 @@ from pc_client.commands.questions import (
     security_setting_option,
     service_line,
 )
-from pc_client.errors import PcRefusal
-from pc_client.messages import describe_setting, msg
-from pc_client.operations.enroll import (
-    apply_for_certificate,
-    check_apply,
-    check_redownload,
-    redownload_certificate,
-)
+from sync_client.codes import ErrorCode
 from sync_client.errors import ServerRefused
-from sync_client.i18n import error_message
+
+# The host's refusals of a re-download that only customer service can mend.
+REDOWNLOAD_REFUSALS = frozenset(
+    {ErrorCode.REDOWNLOAD_NOT_OPEN, ErrorCode.REDOWNLOAD_EXPIRED, ErrorCode.REDOWNLOAD_USED}
+)
 
 
 @click.command()
@@ -100,13 +104,10 @@ def redownload(app: App) -> Result:
     try:
         certificate = redownload_certificate(app, password=password, checked=checked)
     except ServerRefused as exc:
-        if exc.code not in ("redownload_not_open", "redownload_expired", "redownload_used"):
+        if exc.code not in REDOWNLOAD_REFUSALS:
             raise
         # Only customer service opens a re-download: say how to reach them.
-        raise PcRefusal(
-            f"{error_message(exc.code, exc.message, exc.details)} {service_line(app)}".strip(),
-            code=exc.code,
-        ) from exc
+        raise exc.with_advice(service_line(app)) from exc
     lines = issued_lines(certificate, msg("redownload.done"))
     lines += [msg("advice.backup"), msg("advice.repair_phone")]
     return Result(issued_json(certificate), lines)

@@ -21,12 +21,14 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import click
 
 from pc_client.app import App, Result
+from pc_client.errors import PcCode
 from pc_client.messages import PAIR_TIMEOUT_WITH_NO_WAIT, msg, pair_png_text
 from pc_client.operations.pair import (
     EXPIRY_GRACE,
@@ -41,7 +43,9 @@ from pc_client.operations.pair import (
     wait_for_phone,
 )
 from pc_client.render import show_time
-from sync_client.errors import InvalidInput
+from sync_client.cli_runner import EXIT_ERROR, EXIT_INTERRUPTED
+from sync_client.codes import ErrorCode
+from sync_client.errors import ClientCode, InvalidInput
 from sync_client.fsio import write_file_atomic
 from sync_client.i18n import os_reason
 from sync_client.pairing import CLAIMED, DEFAULT_WAIT_STEP, EXPIRED, OPEN
@@ -61,7 +65,6 @@ QR_PNG_NAME = "pair-qr.png"
 # A claim wakes the long-poll at once whatever the step; on a terminal a shorter step only
 # redraws the time left more often. Elsewhere nothing is redrawn, so the SDK's step will do.
 COUNTDOWN_STEP = 5.0
-EXIT_INTERRUPTED = 130
 STOPPED_BY_INTERRUPT = "interrupt"
 
 
@@ -171,9 +174,11 @@ def pair(
 def _check_png_path(png_path: Path) -> None:
     """The image must be writable where it goes, before the password is asked."""
     if png_path.is_dir():
-        raise InvalidInput(msg("pair.png_is_folder", path=png_path), code="cannot_write")
+        raise InvalidInput(msg("pair.png_is_folder", path=png_path), code=PcCode.CANNOT_WRITE)
     if not png_path.parent.is_dir():
-        raise InvalidInput(msg("pair.png_no_folder", path=png_path.parent), code="cannot_write")
+        raise InvalidInput(
+            msg("pair.png_no_folder", path=png_path.parent), code=PcCode.CANNOT_WRITE
+        )
 
 
 def _write_png(pairing: Pairing, path: Path) -> None:
@@ -182,7 +187,7 @@ def _write_png(pairing: Pairing, path: Path) -> None:
     except OSError as exc:
         raise InvalidInput(
             msg("store.cannot_write", path=path, reason=os_reason(exc)),
-            code="cannot_write",
+            code=PcCode.CANNOT_WRITE,
         ) from None
 
 
@@ -252,14 +257,16 @@ def _report(
     if outcome == CLAIMED:
         # Even after Ctrl-C or --timeout: if the phone took it first, that is what happened.
         return Result(data, [msg("pair.claimed"), msg("pair.claimed_next")])
+    code: StrEnum
+    exit_code = EXIT_ERROR
     if stopped_by == STOPPED_BY_INTERRUPT:
-        code, text, exit_code = "interrupted", msg("pair.interrupted"), EXIT_INTERRUPTED
+        code, text, exit_code = ClientCode.INTERRUPTED, msg("pair.interrupted"), EXIT_INTERRUPTED
     elif outcome == EXPIRED:
-        code, text, exit_code = "slot_expired", msg("pair.expired", id=pairing.customer_id), 1
+        code, text = ErrorCode.SLOT_EXPIRED, msg("pair.expired", id=pairing.customer_id)
     elif stopped_by == STOPPED_AT_DEADLINE and timeout is not None:
-        code, text, exit_code = "pair_timeout", msg("pair.timeout", seconds=f"{timeout:g}"), 1
+        code, text = PcCode.PAIR_TIMEOUT, msg("pair.timeout", seconds=f"{timeout:g}")
     else:
-        code, text, exit_code = "slot_cancelled", msg("pair.cancelled"), 1
+        code, text = ErrorCode.SLOT_CANCELLED, msg("pair.cancelled")
     # The command line prints data["message"] as the one error line (stderr); nothing else.
     return Result({**data, "error": code, "message": text}, [], exit_code=exit_code)
 

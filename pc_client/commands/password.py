@@ -6,7 +6,6 @@ from __future__ import annotations
 import click
 
 from pc_client.app import App, Result
-from pc_client.commands.questions import ask_new_password
 from pc_client.messages import SETTING_DONE, describe_setting, msg
 from pc_client.operations.password import (
     change_pfx_password,
@@ -15,6 +14,7 @@ from pc_client.operations.password import (
     read_security_setting,
     set_security_setting,
 )
+from pc_client.questions import ask_new_password
 
 
 @click.command()

@@ -9,16 +9,16 @@ from __future__ import annotations
 import click
 
 from pc_client.app import App, Result
-from pc_client.commands.answers import issued_json, issued_lines
-from pc_client.commands.questions import (
+from pc_client.issued_report import issued_json, issued_lines
+from pc_client.messages import msg
+from pc_client.operations.renew import check_renew, renew_certificate
+from pc_client.questions import (
     KEY_TYPES,
     ask_new_password,
     ask_terms,
     key_kind,
     say_processing,
 )
-from pc_client.messages import msg
-from pc_client.operations.renew import check_renew, renew_certificate
 
 
 @click.command()

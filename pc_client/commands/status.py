@@ -1,7 +1,7 @@
 """``status``: function 1, certificate query and check (憑證查詢暨憑證資料檢核).
 
 The facts come from ``pc_client.operations.status``; the table and the sentences from
-``pc_client.commands.answers`` (``import`` shows the same verdict).
+``pc_client.status_report`` (``import`` shows the same verdict).
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import click
 
 from pc_client.app import App, Result
-from pc_client.commands.answers import status_json, status_lines
-from pc_client.commands.questions import service_line
 from pc_client.operations.status import AdviceKind, advise, gather_status
+from pc_client.questions import service_line
+from pc_client.status_report import status_json, status_lines
 
 
 @click.command()

@@ -11,8 +11,6 @@ from pathlib import Path
 import click
 
 from pc_client.app import App, Result
-from pc_client.commands.answers import status_json, verdict_lines
-from pc_client.commands.questions import ask_security_setting, security_setting_option
 from pc_client.messages import describe_setting, msg
 from pc_client.operations.transfer import (
     check_export,
@@ -20,6 +18,8 @@ from pc_client.operations.transfer import (
     import_certificate,
     read_import_file,
 )
+from pc_client.questions import ask_security_setting, security_setting_option
+from pc_client.status_report import status_json, verdict_lines
 
 
 @click.command(name="export")

@@ -18,6 +18,7 @@ import webbrowser
 import click
 
 from pc_client.app import App, Result
+from pc_client.errors import PcCode
 from pc_client.messages import msg
 from sync_client.errors import InvalidInput
 from sync_client.i18n import current_language
@@ -32,7 +33,7 @@ def bind_loopback(host: str, port: int) -> socket.socket:
     except ValueError:
         loopback = False
     if not loopback:
-        raise InvalidInput(msg("web.ui.not_loopback", host=host[:60]), code="not_loopback")
+        raise InvalidInput(msg("web.ui.not_loopback", host=host[:60]), code=PcCode.NOT_LOOPBACK)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.bind((host, port))
@@ -40,7 +41,7 @@ def bind_loopback(host: str, port: int) -> socket.socket:
         sock.close()
         raise InvalidInput(
             msg("web.ui.cannot_bind", port=port, reason=exc.strerror or type(exc).__name__),
-            code="cannot_bind",
+            code=PcCode.CANNOT_BIND,
         ) from None
     sock.listen(64)
     return sock

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from pc_client.errors import CertificateMismatch, NoLocalCertificate, PcRefusal
+from pc_client.errors import CertificateMismatch, NoLocalCertificate, PcCode, PcRefusal
 from pc_client.messages import msg, operation_text, status_label_text, verdict_text
 from pc_client.operations.status import StatusView
 from pc_client.records import Pending
 from pc_client.render import show_date
 from pc_client.store import LocalCertificate
 from sync_client.api import HostStatus
+from sync_client.codes import ErrorCode
 from sync_client.protocol import StatusCode
 from sync_client.verdict import Check, Verdict
 
@@ -55,7 +56,7 @@ class Function(StrEnum):
 class Refusal:
     """Why a function cannot run: the machine ``code``, the sentence, the error to raise."""
 
-    code: str
+    code: PcCode | ErrorCode
     message: str
     error_type: type[PcRefusal] = PcRefusal
 
@@ -85,23 +86,22 @@ def refuse_apply(*, host_valid: bool, pending: Pending | None) -> Refusal | None
     if host_valid:
         interrupted = pending is not None and pending.operation == "apply"
         text = msg("apply.already_valid_pending") if interrupted else msg("apply.already_valid")
-        return Refusal("certificate_already_valid", text)
+        return Refusal(ErrorCode.CERTIFICATE_ALREADY_VALID, text)
     return refuse_other_pending(pending, "apply")
 
 
 def refuse_other_pending(pending: Pending | None, operation: str) -> Refusal | None:
     """``operation`` cannot start while another one (apply or renew) waits to be finished."""
     if pending is not None and pending.operation != operation:
-        return Refusal(
-            "pending_operation", msg("pending.other", operation=operation_text(pending.operation))
-        )
+        text = msg("pending.other", operation=operation_text(pending.operation))
+        return Refusal(PcCode.PENDING_OPERATION, text)
     return None
 
 
 def refuse_redownload(pending: Pending | None) -> Refusal | None:
     """A re-download needs the key an interrupted apply or renewal left on this computer."""
     if pending is None:
-        return Refusal("no_pending_key", msg("redownload.nothing_pending"))
+        return Refusal(PcCode.NO_PENDING_KEY, msg("redownload.nothing_pending"))
     return None
 
 
@@ -117,14 +117,14 @@ def refuse_unusable(check: Check, host_code: int, function: Function) -> Refusal
         if function is Function.PAIR
         else msg("export.refused", reason=reason)
     )
-    return Refusal("certificate_mismatch", text, CertificateMismatch)
+    return Refusal(PcCode.CERTIFICATE_MISMATCH, text, CertificateMismatch)
 
 
 def refuse_without_file(local: LocalCertificate) -> Refusal | None:
     """The PFX password and the security setting need a certificate file on this computer."""
     if not local.present:
         return Refusal(
-            "no_local_certificate", msg("store.no_pfx", path=local.path), NoLocalCertificate
+            PcCode.NO_LOCAL_CERTIFICATE, msg("store.no_pfx", path=local.path), NoLocalCertificate
         )
     return None
 
@@ -136,9 +136,9 @@ def refuse_outside_window(host: HostStatus) -> Refusal | None:
     if host.code == StatusCode.VALID:
         if host.renewal_opens_at is not None:
             opens = show_date(host.renewal_opens_at)
-            return Refusal("renewal_not_open", msg("renew.not_open", date=opens))
-        return Refusal("renewal_not_open", msg("apply.already_valid"))
-    code = "no_certificate" if host.certificate is None else "renewal_not_open"
+            return Refusal(ErrorCode.RENEWAL_NOT_OPEN, msg("renew.not_open", date=opens))
+        return Refusal(ErrorCode.RENEWAL_NOT_OPEN, msg("apply.already_valid"))
+    code = ErrorCode.NO_CERTIFICATE if host.certificate is None else ErrorCode.RENEWAL_NOT_OPEN
     return Refusal(code, msg("advice.apply", label=status_label_text(host.code)))
 
 
@@ -153,7 +153,7 @@ def refuse_renew(view: StatusView) -> Refusal | None:
     if refusal is not None:
         return refusal
     if view.check.verdict is not Verdict.MATCH:
-        return Refusal("certificate_mismatch", msg("renew.not_current"), CertificateMismatch)
+        return Refusal(PcCode.CERTIFICATE_MISMATCH, msg("renew.not_current"), CertificateMismatch)
     return None
 
 

@@ -20,13 +20,14 @@ from pathlib import Path
 
 from pc_client import remember
 from pc_client.app import Context
-from pc_client.errors import CertificateMismatch, PcRefusal
+from pc_client.errors import CertificateMismatch, PcCode, PcRefusal
 from pc_client.messages import msg
 from pc_client.operations.allowed import refuse_apply, refuse_redownload
 from pc_client.operations.password import choose_security_setting, password_min_length
 from pc_client.passwords import check_new_password
 from pc_client.records import Pending
 from sync_client.api import Issued
+from sync_client.codes import ErrorCode
 from sync_client.errors import ServerRefused, ServerUnreachable
 from sync_client.keys import (
     KeyKind,
@@ -64,7 +65,7 @@ class Applied:
 def require_terms(accepted: bool) -> None:
     """Apply and renew need the customer's agreement to the terms (``terms_not_accepted``)."""
     if not accepted:
-        raise PcRefusal(msg("terms.refused"), code="terms_not_accepted")
+        raise PcRefusal(msg("terms.refused"), code=ErrorCode.TERMS_NOT_ACCEPTED)
 
 
 def now_text() -> str:
@@ -78,7 +79,7 @@ def install_issued(
     """Write the PFX for an issued certificate, re-open it, then drop the pending key."""
     cert = issued.certificate.load()
     if not key_matches_certificate(key, cert):
-        raise CertificateMismatch(msg("install.other_key"), code="key_mismatch")
+        raise CertificateMismatch(msg("install.other_key"), code=PcCode.KEY_MISMATCH)
     ctx.checkpoint("issued")
     pfx_bytes = ctx.store.build_pfx(
         customer_id=customer_id, key=key, cert=cert, chain=issued.chain(), password=password

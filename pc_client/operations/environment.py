@@ -21,7 +21,6 @@ from pc_client.app import Context
 from pc_client.messages import msg
 from pc_client.store import FILE_MODE, SESSION_FILE, SESSION_KEY_FILE, SETTINGS_FILE
 from sync_client.errors import ClientError
-from sync_client.protocol import parse_time
 
 MIN_PYTHON = (3, 11)
 MIN_CRYPTOGRAPHY = (44, 0)
@@ -235,7 +234,7 @@ def check_clock(ctx: Context) -> Finding:
         before = datetime.now(UTC)
         policy = ctx.client().policy()
         after = datetime.now(UTC)
-        server_time = parse_time(str(policy["server_time"]))
+        server_time = policy.server_time
     except (ClientError, KeyError, ValueError):
         return Finding("clock", False, msg("doctor.clock.unknown"),
                        cannot_fix=msg("doctor.clock.how"))  # fmt: skip

@@ -24,11 +24,11 @@ from cryptography import x509
 
 from pc_client import remember
 from pc_client.app import Context
-from pc_client.errors import PcRefusal
 from pc_client.messages import msg
 from sync_client.errors import (
     ClientError,
     InvalidInput,
+    PasswordNotRemembered,
     ServerRefused,
     SessionKeyInvalid,
     WrongPfxPassword,
@@ -101,7 +101,7 @@ def place_order(ctx: Context, plan: OrderPlan, *, password: str | None = None) -
         else:
             remembered = remember.recall_setting3(customer_id)
             if remembered is None:
-                raise PcRefusal(msg("order.not_remembered"), code="password_not_remembered")
+                raise PasswordNotRemembered(msg("order.not_remembered"))
             password = remembered
         try:
             loaded = ctx.store.open_pfx(customer_id, password)
@@ -111,8 +111,10 @@ def place_order(ctx: Context, plan: OrderPlan, *, password: str | None = None) -
             raise WrongPfxPassword(msg("order.remembered_wrong")) from None
         key, cert = loaded.key, loaded.cert
     signed = sign_order(key, plan.body)
-    accepted = ctx.client().place_order(
-        order=signed.order, signature=signed.signature, serial=cert.serial_number
+    accepted = (
+        ctx.client()
+        .place_order(order=signed.order, signature=signed.signature, serial=cert.serial_number)
+        .to_wire()
     )
     if loaded is not None and plan.password_needed and setting is SecuritySetting.FIRST_ORDER:
         # Only after the server accepted: a refused order changes nothing on this PC.

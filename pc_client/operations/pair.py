@@ -29,7 +29,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pc_client.app import Context
 from pc_client.errors import CertificateMismatch
@@ -46,7 +46,6 @@ from sync_client.pairing import (
     wait_for_outcome,
 )
 from sync_client.pfx import load_pfx
-from sync_client.protocol import parse_time
 from sync_client.qr import render_qr_png_bytes, render_qr_terminal
 
 # How long past the slot's expiry to keep asking: the server, not the PC, declares "expired".
@@ -251,8 +250,4 @@ def cancel_pairing(
 
 def server_time(client: SyncClient) -> datetime:
     """The server's clock (``/policy``), to count the slot's lifetime in its terms."""
-    raw = client.policy().get("server_time")
-    try:
-        return parse_time(str(raw))
-    except ValueError:
-        return datetime.now(UTC)  # a server that does not say: trust this PC's clock
+    return client.policy().server_time

@@ -17,8 +17,8 @@ from pc_client.app import Context
 from pc_client.messages import msg
 from pc_client.passwords import check_new_password
 from pc_client.records import DEFAULT_PASSWORD_MIN_LENGTH
-from sync_client.errors import ServerUnreachable
-from sync_client.security import CredentialStoreUnavailable, SecuritySetting
+from sync_client.errors import CredentialStoreUnavailable, ServerUnreachable
+from sync_client.security import SecuritySetting
 
 
 def password_min_length(ctx: Context) -> int:
@@ -27,7 +27,7 @@ def password_min_length(ctx: Context) -> int:
         policy = ctx.client().policy()
     except ServerUnreachable:
         return ctx.store.load_settings().pfx_password_min_length
-    value = policy.get("pfx_password_min_length")
+    value = policy.pfx_password_min_length
     return value if isinstance(value, int) and value > 0 else DEFAULT_PASSWORD_MIN_LENGTH
 
 

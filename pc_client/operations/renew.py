@@ -15,11 +15,9 @@ that creates a challenge, so a page showing its menu asks ``allowed.allowed_now`
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from pc_client.app import Context
@@ -37,6 +35,7 @@ from pc_client.passwords import check_new_password
 from pc_client.records import Pending
 from pc_client.render import show_date, show_time_text
 from sync_client.api import Issued, RenewalChallenge, SyncClient
+from sync_client.codes import ErrorCode
 from sync_client.errors import ServerRefused, ServerUnreachable, WrongPfxPassword
 from sync_client.keys import (
     KeyKind,
@@ -47,7 +46,7 @@ from sync_client.keys import (
     sign,
 )
 from sync_client.pfx import LoadedPfx
-from sync_client.protocol import parse_time, renewal_message
+from sync_client.protocol import csr_sha256, parse_time, renewal_message
 
 # A retry whose challenge never reached the server (or expired unused) starts afresh.
 _STALE_CHALLENGE = ("challenge_expired", "challenge_invalid")
@@ -159,7 +158,7 @@ def _sign_and_send(
     try:
         return _send(client, pending, terms_version)
     except ServerRefused as exc:
-        if exc.code != "challenge_expired":
+        if exc.code != ErrorCode.CHALLENGE_EXPIRED:
             store.remove_pending(customer_id)  # refused: nothing was issued for this key
             raise
     except ServerUnreachable as exc:
@@ -188,8 +187,7 @@ def _unreachable(exc: ServerUnreachable) -> ServerUnreachable:
 
 
 def _csr_sha256(csr_pem: str) -> str:
-    csr = x509.load_pem_x509_csr(csr_pem.encode("ascii"))
-    return hashlib.sha256(csr.public_bytes(serialization.Encoding.DER)).hexdigest()
+    return csr_sha256(x509.load_pem_x509_csr(csr_pem.encode("ascii")))
 
 
 def _challenge(client: SyncClient) -> RenewalChallenge:
@@ -198,7 +196,7 @@ def _challenge(client: SyncClient) -> RenewalChallenge:
         return client.renewal_challenge()
     except ServerRefused as exc:
         opens_at = exc.details.get("opens_at")
-        if exc.code == "renewal_not_open" and isinstance(opens_at, str):
+        if exc.code == ErrorCode.RENEWAL_NOT_OPEN and isinstance(opens_at, str):
             raise ServerRefused(
                 exc.code,
                 msg("renew.not_open", date=show_date(parse_time(opens_at))),

@@ -2,7 +2,7 @@
 
 ``gather_status`` asks the host, looks at the store and compares (``sync_client.verdict``);
 ``advise`` says, as facts, what the customer should do next. Both front ends show these: the
-command line as a table and sentences (``pc_client.commands.answers``), the page as a form;
+command line as a table and sentences (``pc_client.status_report``), the page as a form;
 the words for a status code or a verdict are ``pc_client.messages``' (``status_label_text``,
 ``verdict_text``).
 Other operations start from the same view (export, import, pair, and the rules of

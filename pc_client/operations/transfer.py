@@ -16,13 +16,13 @@ from cryptography import x509
 
 from pc_client import remember
 from pc_client.app import Context
-from pc_client.errors import CertificateMismatch, PcRefusal
+from pc_client.errors import CertificateMismatch, PcCode, PcRefusal
 from pc_client.messages import msg
 from pc_client.operations.allowed import Function, refuse_unusable
 from pc_client.operations.password import choose_security_setting
 from pc_client.operations.status import StatusView, gather_status
 from pc_client.store import MAX_PFX_BYTES
-from sync_client.errors import InvalidInput, PfxInvalid
+from sync_client.errors import ClientCode, InvalidInput, PfxInvalid
 from sync_client.fsio import read_file_limited, write_file_atomic
 from sync_client.i18n import os_reason
 from sync_client.national_id import is_valid_national_id
@@ -50,7 +50,7 @@ def check_export(ctx: Context, directory: Path) -> StatusView:
     if refusal is not None:
         raise refusal.error()
     if not directory.is_dir():
-        raise InvalidInput(msg("export.no_folder", path=directory), code="no_folder")
+        raise InvalidInput(msg("export.no_folder", path=directory), code=PcCode.NO_FOLDER)
     return view
 
 
@@ -80,17 +80,17 @@ def export_certificate(
         existing = read_file_limited(target, MAX_PFX_BYTES) if target.is_file() else None
         already = existing == data
         if not already and not overwrite:
-            raise PcRefusal(msg("export.exists", path=target), code="file_exists")
+            raise PcRefusal(msg("export.exists", path=target), code=PcCode.FILE_EXISTS)
     if not already:
         try:
             write_file_atomic(target, data)
         except OSError as exc:
             raise InvalidInput(
                 msg("store.cannot_write", path=target, reason=os_reason(exc)),
-                code="cannot_write",
+                code=PcCode.CANNOT_WRITE,
             ) from exc
     if read_file_limited(target, MAX_PFX_BYTES) != data:
-        raise PcRefusal(msg("export.verify_failed", path=target), code="export_failed")
+        raise PcRefusal(msg("export.verify_failed", path=target), code=PcCode.EXPORT_FAILED)
     return Exported(target, loaded.serial, already)
 
 
@@ -138,7 +138,7 @@ def import_certificate(
     bytes of a PKCS#12 file) as ``<ID>.pfx`` under the same ``password``.
 
     Refusals, before anything is written: the security setting's, ``WrongPfxPassword``,
-    ``PfxInvalid`` (not a customer ID; ``wrong_customer``), and ``CertificateMismatch`` when a
+    ``PfxInvalid`` (not a customer ID; ``pfx_wrong_customer``), and ``CertificateMismatch`` when a
     certificate that matches the host would be replaced by one that does not (unless
     ``force``). The chain is taken from the file, else from the host.
     """
@@ -153,7 +153,8 @@ def import_certificate(
         raise PfxInvalid(msg("import.cn_invalid", cn=loaded.customer_id[:40]))
     if loaded.customer_id != customer_id:
         raise PfxInvalid(
-            msg("pfx.wrong_customer", cn=loaded.customer_id, id=customer_id), code="wrong_customer"
+            msg("pfx.wrong_customer", cn=loaded.customer_id, id=customer_id),
+            code=ClientCode.PFX_WRONG_CUSTOMER,
         )
     before = gather_status(ctx)
     imported = check_match(

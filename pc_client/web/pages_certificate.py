@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pc_client.app import Context
+from pc_client.errors import PcCode
 from pc_client.messages import N_
 from pc_client.operations.allowed import Function
 from pc_client.operations.enroll import (
@@ -37,31 +38,32 @@ from pc_client.web.forms import Errors, error_of, read_form, required, text
 from pc_client.web.pages_session import see_other
 from pc_client.web.render import Web
 from pc_client.web.views import setting_choices
-from sync_client.errors import ClientError, ServerRefused
+from sync_client.codes import ErrorCode
+from sync_client.errors import ClientCode, ClientError, ServerRefused
 
-PASSWORD_FIELDS = {
-    "password_too_short": "new_password",
-    "password_too_long": "new_password",
-    "password_characters": "new_password",
-    "passwords_differ": "new_password_again",
-    "credential_store_unavailable": "security_setting",
-    "invalid_input": "security_setting",
-    "terms_not_accepted": "agree",
+PASSWORD_FIELDS: dict[str, str] = {
+    PcCode.PASSWORD_TOO_SHORT: "new_password",
+    PcCode.PASSWORD_TOO_LONG: "new_password",
+    PcCode.PASSWORD_CHARACTERS: "new_password",
+    PcCode.PASSWORDS_DIFFER: "new_password_again",
+    ClientCode.CREDENTIAL_STORE_UNAVAILABLE: "security_setting",
+    ClientCode.INVALID_INPUT: "security_setting",
+    ErrorCode.TERMS_NOT_ACCEPTED: "agree",
 }
-CODE_FIELDS = {
-    "enrollment_code_invalid": "enrollment_code",
-    "enrollment_code_locked": "enrollment_code",
-    "enrollment_code_expired": "enrollment_code",
-    "enrollment_code_used": "enrollment_code",
-    "enrollment_code_superseded": "enrollment_code",
+CODE_FIELDS: dict[str, str] = {
+    ErrorCode.ENROLLMENT_CODE_INVALID: "enrollment_code",
+    ErrorCode.ENROLLMENT_CODE_LOCKED: "enrollment_code",
+    ErrorCode.ENROLLMENT_CODE_EXPIRED: "enrollment_code",
+    ErrorCode.ENROLLMENT_CODE_USED: "enrollment_code",
+    ErrorCode.ENROLLMENT_CODE_SUPERSEDED: "enrollment_code",
 }
 # The host changed its terms after the customer agreed: they are shown again.
-TERMS_OUTDATED = "terms_version_outdated"
-RENEW_FIELDS = {**PASSWORD_FIELDS, "wrong_password": "current_password"}
+TERMS_OUTDATED = ErrorCode.TERMS_VERSION_OUTDATED
+RENEW_FIELDS: dict[str, str] = {**PASSWORD_FIELDS, ClientCode.WRONG_PASSWORD: "current_password"}
 # The page's words where the shared sentence names a command.
-APPLY_WORDS = {"server_unreachable": N_("web.apply.unreachable")}
-RENEW_WORDS = {"server_unreachable": N_("web.renew.unreachable")}
-REDOWNLOAD_FIELDS = {"wrong_password": "password"}
+APPLY_WORDS: dict[str, str] = {ClientCode.SERVER_UNREACHABLE: N_("web.apply.unreachable")}
+RENEW_WORDS: dict[str, str] = {ClientCode.SERVER_UNREACHABLE: N_("web.renew.unreachable")}
+REDOWNLOAD_FIELDS: dict[str, str] = {ClientCode.WRONG_PASSWORD: "password"}
 
 
 # -- function 2: apply --------------------------------------------------------------------------

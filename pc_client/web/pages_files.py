@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pc_client.errors import PcCode
 from pc_client.messages import N_, msg
 from pc_client.operations.allowed import Function
 from pc_client.operations.status import advise
@@ -32,24 +33,24 @@ from pc_client.web.views import (
     verdict_is_match,
     verdict_sentence,
 )
-from sync_client.errors import ClientError
+from sync_client.errors import ClientCode, ClientError
 
-EXPORT_FIELDS = {
-    "no_folder": "folder",
-    "cannot_write": "folder",
-    "wrong_password": "password",
-    "file_exists": "overwrite",
+EXPORT_FIELDS: dict[str, str] = {
+    PcCode.NO_FOLDER: "folder",
+    PcCode.CANNOT_WRITE: "folder",
+    ClientCode.WRONG_PASSWORD: "password",
+    PcCode.FILE_EXISTS: "overwrite",
 }
-IMPORT_FIELDS = {
-    "wrong_password": "password",
-    "pfx_invalid": "pfx_file",
-    "wrong_customer": "pfx_file",
-    "invalid_input": "security_setting",
-    "credential_store_unavailable": "security_setting",
-    "certificate_mismatch": "force",
+IMPORT_FIELDS: dict[str, str] = {
+    ClientCode.WRONG_PASSWORD: "password",
+    ClientCode.PFX_INVALID: "pfx_file",
+    ClientCode.PFX_WRONG_CUSTOMER: "pfx_file",
+    ClientCode.INVALID_INPUT: "security_setting",
+    ClientCode.CREDENTIAL_STORE_UNAVAILABLE: "security_setting",
+    PcCode.CERTIFICATE_MISMATCH: "force",
 }
 
-IMPORT_WORDS = {"certificate_mismatch": N_("web.import.would_replace")}
+IMPORT_WORDS: dict[str, str] = {PcCode.CERTIFICATE_MISMATCH: N_("web.import.would_replace")}
 
 
 def _folder(raw: str) -> Path | None:
@@ -83,7 +84,7 @@ async def export_page(request: Request) -> Response:
                     )  # fmt: skip
                 except ClientError as error:
                     errors = error_of(error, EXPORT_FIELDS)
-                    offer_overwrite = error.code == "file_exists"
+                    offer_overwrite = error.code == PcCode.FILE_EXISTS
                 else:
                     return await web.page(request, ctx, "export_done.html", exported=exported)
         return await web.page(
@@ -143,7 +144,7 @@ async def import_page(request: Request) -> Response:
                     )  # fmt: skip
                 except ClientError as error:
                     errors = error_of(error, IMPORT_FIELDS, IMPORT_WORDS)
-                    offer_force = error.code == "certificate_mismatch"
+                    offer_force = error.code == PcCode.CERTIFICATE_MISMATCH
                 else:
                     after = imported.status
                     return await web.page(

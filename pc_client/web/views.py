@@ -16,6 +16,7 @@ from types import MappingProxyType
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from pc_client.errors import PcCode
 from pc_client.messages import (
     N_,
     describe_setting,
@@ -29,9 +30,10 @@ from pc_client.operations.allowed import Allowance, Function
 from pc_client.operations.doctor import Finding
 from pc_client.operations.status import Advice, AdviceKind, StatusView
 from pc_client.render import show_time_text
+from sync_client.codes import ErrorCode
 from sync_client.display import certificate_time, show_time
-from sync_client.errors import ClientError, ServerRefused
-from sync_client.i18n import error_message
+from sync_client.errors import ClientCode, ClientError
+from sync_client.i18n import user_message
 from sync_client.protocol import format_serial
 from sync_client.security import SecuritySetting
 from sync_client.verdict import Verdict
@@ -211,13 +213,13 @@ def setting_choices(current: int) -> list[SettingChoice]:
 # page's own sentence (naming the menu's functions) by the refusal's code.
 WEB_REFUSALS: Mapping[str, str] = MappingProxyType(
     {
-        "certificate_already_valid": N_("web.refusal.certificate_already_valid"),
-        "no_pending_key": N_("web.refusal.no_pending_key"),
-        "pending_operation": N_("web.refusal.pending_operation"),
-        "credential_store_unavailable": N_("web.refusal.credential_store_unavailable"),
-        "file_exists": N_("web.refusal.file_exists"),
-        "no_certificate": N_("web.refusal.no_certificate"),
-        "terms_not_accepted": N_("web.refusal.terms_not_accepted"),
+        ErrorCode.CERTIFICATE_ALREADY_VALID: N_("web.refusal.certificate_already_valid"),
+        PcCode.NO_PENDING_KEY: N_("web.refusal.no_pending_key"),
+        PcCode.PENDING_OPERATION: N_("web.refusal.pending_operation"),
+        ClientCode.CREDENTIAL_STORE_UNAVAILABLE: N_("web.refusal.credential_store_unavailable"),
+        PcCode.FILE_EXISTS: N_("web.refusal.file_exists"),
+        ErrorCode.NO_CERTIFICATE: N_("web.refusal.no_certificate"),
+        ErrorCode.TERMS_NOT_ACCEPTED: N_("web.refusal.terms_not_accepted"),
     }
 )
 
@@ -229,9 +231,7 @@ def refusal_text(error: ClientError, overrides: Mapping[str, str] | None = None)
     message_id = (overrides or {}).get(error.code) or WEB_REFUSALS.get(error.code)
     if message_id is not None:
         return msg(message_id)
-    if isinstance(error, ServerRefused):
-        return error_message(error.code, error.message, error.details)
-    return error.message
+    return user_message(error)
 
 
 def refusal_reason(code: str, message: str) -> str:

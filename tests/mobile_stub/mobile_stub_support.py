@@ -29,8 +29,8 @@ from sync_client.keys import build_csr_pem, certificate_fingerprint, generate_pr
 from sync_client.pairing import Handoff, send_pfx
 from sync_client.pfx import build_pfx
 from sync_server.app import create_app
-from sync_server.certificates import issue_enrollment_code
 from sync_server.customers import create_customer
+from sync_server.enrollment import issue_enrollment_code
 from sync_server.host import Host, open_host
 from sync_server.models import RelaySlot
 from sync_server.settings import Settings

@@ -233,7 +233,7 @@ def test_a_server_refusal_is_the_catalogue_s_sentence_for_its_code(
 
     with use_language("zh-TW"):
         sentence = error_message(exc.code, exc.message, exc.details)
-        assert again.err == msg("phone.error.line", message=sentence) + " [slot_spent]\n"
+        assert again.err == msg("cli.error", message=sentence, code="slot_spent") + "\n"
 
 
 def test_a_session_the_server_ended_says_so_in_chinese(

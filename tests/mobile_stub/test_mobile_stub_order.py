@@ -18,7 +18,7 @@ from mobile_stub_support import CUSTOMER_A, LOGIN_PASSWORD, PFX_PASSWORD, Custom
 from sync_client.api import SyncClient
 from sync_client.errors import ServerRefused
 from sync_client.pfx import load_pfx
-from sync_server.certificates import revoke
+from sync_server.revocation import revoke
 
 ORDER = ("order", "--symbol", "2330", "--side", "buy", "--qty", "1000", "--price", "612.50")
 

@@ -22,7 +22,7 @@ from mobile_stub_support import (
 from sync_client.envelope import new_relay_key, seal
 from sync_client.pfx import load_pfx
 from sync_client.qr import build_pair_payload, parse_pair_payload, render_qr_png
-from sync_server.certificates import revoke
+from sync_server.revocation import revoke
 
 
 def _paired_phone(world: World, phone: Phone, customer: Customer) -> None:

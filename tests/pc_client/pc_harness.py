@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 
 from pc_client.cli import main
 from sync_client.pfx import LoadedPfx, load_pfx
-from sync_server import certificates, customers
+from sync_server import certificate_views, customers, enrollment, redownloads, revocation
 from sync_server.host import Host
 from sync_server.models import Certificate
 
@@ -61,16 +61,16 @@ class Server:
 
     def slip(self, customer_id: str = CUSTOMER) -> str:
         """A fresh enrollment code, as the branch counter hands it out."""
-        return certificates.issue_enrollment_code(self.host, customer_id, actor="staff:test").code
+        return enrollment.issue_enrollment_code(self.host, customer_id, actor="staff:test").code
 
     def open_redownload(self, customer_id: str = CUSTOMER) -> None:
-        certificates.open_redownload(self.host, customer_id, actor="staff:test")
+        redownloads.open_redownload(self.host, customer_id, actor="staff:test")
 
     def revoke(self, serial: int | str) -> None:
-        certificates.revoke(self.host, str(serial), reason="key_compromise", actor="staff:test")
+        revocation.revoke(self.host, str(serial), reason="key_compromise", actor="staff:test")
 
     def certificates(self, customer_id: str = CUSTOMER) -> list[Certificate]:
-        return certificates.list_certificates(self.host, customer_id)
+        return certificate_views.list_certificates(self.host, customer_id)
 
     def audit_actions(self, customer_id: str = CUSTOMER) -> list[tuple[str, str]]:
         from sync_server import audit

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 import pytest
@@ -32,10 +33,24 @@ from pc_client.operations import doctor, enroll, order, password, session, trans
 from pc_client.operations.info import fetch_brokerage_info
 from pc_client.operations.renew import check_renew, renew_certificate
 from pc_client.operations.status import AdviceKind, advise, gather_status
-from sync_client.errors import InvalidInput, ServerRefused, ServerUnreachable, WrongPfxPassword
+from sync_client.errors import (
+    CredentialStoreUnavailable,
+    InvalidInput,
+    ServerRefused,
+    ServerUnreachable,
+    WrongPfxPassword,
+)
 from sync_client.pfx import load_pfx
-from sync_client.security import CredentialStoreUnavailable, SecuritySetting
+from sync_client.security import SecuritySetting
 from sync_client.verdict import Verdict
+
+
+class RenewPasswords(TypedDict):
+    """The three passwords renewal asks for, as keyword arguments."""
+
+    current_password: str
+    new_password: str
+    new_password_again: str
 
 
 class NoStdin(io.TextIOBase):
@@ -44,7 +59,7 @@ class NoStdin(io.TextIOBase):
     def read(self, size: int | None = -1) -> str:
         raise AssertionError("an operation read standard input")
 
-    def readline(self, size: int | None = -1) -> str:
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
         raise AssertionError("an operation read standard input")
 
 
@@ -206,11 +221,11 @@ def test_renew_inside_the_window(
     ctx = make_context(Pc(tmp_path / "BTS", server, capsys))
     session.log_in(ctx, CUSTOMER, LOGIN_PASSWORD)
     old = _apply(ctx, server).certificate
-    answers = {
-        "current_password": PFX_PASSWORD,
-        "new_password": NEW_PFX_PASSWORD,
-        "new_password_again": NEW_PFX_PASSWORD,
-    }
+    answers = RenewPasswords(
+        current_password=PFX_PASSWORD,
+        new_password=NEW_PFX_PASSWORD,
+        new_password_again=NEW_PFX_PASSWORD,
+    )
     with pytest.raises(PcRefusal) as refused:
         renew_certificate(ctx, terms_accepted=False, **answers)
     assert refused.value.code == "terms_not_accepted"

@@ -189,7 +189,11 @@ def test_import_refusals_change_nothing(
         ([str(tmp_path)], f"{PFX_PASSWORD}\n2\n", "invalid_input"),  # folder without <ID>.pfx
         ([str(junk)], f"{PFX_PASSWORD}\n2\n", "pfx_invalid"),
         ([str(_foreign_pfx(tmp_path, "NOT-AN-ID"))], f"{PFX_PASSWORD}\n2\n", "pfx_invalid"),
-        ([str(_foreign_pfx(tmp_path, OTHER_CUSTOMER))], f"{PFX_PASSWORD}\n2\n", "wrong_customer"),
+        (
+            [str(_foreign_pfx(tmp_path, OTHER_CUSTOMER))],
+            f"{PFX_PASSWORD}\n2\n",
+            "pfx_wrong_customer",
+        ),
     ]
     for args, answers, code in cases:
         before = second_pc.snapshot()

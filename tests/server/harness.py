@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from sync_client.api import Issued, SyncClient
 from sync_client.keys import PrivateKey, build_csr_pem, generate_private_key
 from sync_client.national_id import LETTER_CODES
-from sync_server import certificates, customers
+from sync_server import customers, enrollment
 from sync_server.host import Host
 from sync_server.models import AuditEvent
 from sync_server.settings import Settings
@@ -141,7 +141,7 @@ class ServerHarness:
 
     def enrollment_code(self, customer_id: str) -> str:
         """A new slip's raw code, as the branch counter hands it out."""
-        return certificates.issue_enrollment_code(self.host, customer_id, actor="staff:test").code
+        return enrollment.issue_enrollment_code(self.host, customer_id, actor="staff:test").code
 
     def sdk(self, token: str | None = None) -> SyncClient:
         return SyncClient(self.client, token=token)
@@ -150,6 +150,12 @@ class ServerHarness:
         sdk = self.sdk()
         sdk.login(customer_id, password, device_kind=kind)
         return sdk
+
+    def login_token(self, customer_id: str, *, kind: str = "pc") -> str:
+        """A new session's token, for tests that send raw requests."""
+        token = self.login(customer_id, kind=kind).token
+        assert token is not None
+        return token
 
     def enroll(self, customer_id: str | None = None, *, key: PrivateKey | None = None) -> Enrolled:
         """Create (if needed), log in on a PC and apply with a fresh slip: a valid certificate."""

@@ -208,7 +208,7 @@ def test_empty_listings(admin: Admin) -> None:
     assert admin("certs").out.strip() == "No certificates."
     assert admin("certs", as_json=True).json() == {"certificates": []}
     assert admin("audit").out.strip() == "No events."
-    assert admin("prune", as_json=True).json() == {"removed": 0}
+    assert admin("prune", as_json=True).json() == {"removed": 0, "login_counters_removed": 0}
 
 
 def test_a_bad_setting_is_a_config_error(admin: Admin, monkeypatch: pytest.MonkeyPatch) -> None:

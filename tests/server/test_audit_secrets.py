@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from sync_client.keys import build_csr_pem, generate_private_key, sign
 from sync_client.orders import build_order, sign_order
 from sync_client.protocol import renewal_message
-from sync_server import certificates
+from sync_server import redownloads, revocation
 from sync_server.credentials import format_enrollment_code
 from sync_server.models import AuditEvent
 from sync_server.settings import Secret
@@ -71,7 +71,7 @@ def full_flow(server: ServerHarness) -> list[str]:
 
     # Re-download: refused, opened, used.
     assert server.post("/certificate/redownload", pc.token, {}).status_code == 403
-    certificates.open_redownload(host, customer_id, actor="staff:alice")
+    redownloads.open_redownload(host, customer_id, actor="staff:alice")
     pc.redownload()
 
     # Relay: open, upload, a stranger's claim, the real claim.
@@ -95,7 +95,7 @@ def full_flow(server: ServerHarness) -> list[str]:
     )
     wrong = {"customer_id": customer_id, "password": "an-attackers-guess", "device_kind": "pc"}
     assert server.client.post("/api/v1/sessions", json=wrong).status_code == 401
-    certificates.revoke(
+    revocation.revoke(
         host, str(renewed.certificate.serial), reason="key_compromise", actor="staff:alice"
     )
     tokens = [pc.token, phone.token, stranger.token]

@@ -22,7 +22,7 @@ from sqlmodel import SQLModel, select
 from starlette.testclient import TestClient
 
 from sync_client.api import SyncClient
-from sync_server import certificates
+from sync_server import revocation
 from sync_server.app import create_app
 from sync_server.cli import main
 from sync_server.host import Host, open_host
@@ -65,7 +65,7 @@ def populate(server: ServerHarness, customers: int = 6) -> list[str]:
     """Customers with certificates (one revoked), sessions and an audit trail."""
     made = [server.enroll().customer_id for _ in range(customers)]
     (revoked,) = server.rows(Certificate, customer_id=made[0])
-    certificates.revoke(server.host, revoked.serial, reason="key_compromise", actor="staff:t")
+    revocation.revoke(server.host, revoked.serial, reason="key_compromise", actor="staff:t")
     return made
 
 
@@ -185,7 +185,7 @@ def test_backup_under_load_then_restore_and_serve(
     with Load(server, made):
         code, out, err = cli("backup", str(backup_dir), data_dir=server.settings.data_dir)
     assert code == 0, err
-    assert out.startswith(f"Backed up to {backup_dir}: sqlite at revision 0002; 6 customers")
+    assert out.startswith(f"Backed up to {backup_dir}: sqlite at revision 0003; 6 customers")
     assert backup_dir.stat().st_mode & 0o777 == 0o700
     names = sorted(p.name for p in backup_dir.iterdir())
     assert names == ["ca.cert.pem", "ca.key.pem", "certsync.db", "manifest.json"]
@@ -196,7 +196,7 @@ def test_backup_under_load_then_restore_and_serve(
     target = tmp_path / "restored"
     code, out, err = cli("restore", str(backup_dir), data_dir=target)
     assert code == 0, err
-    assert out.startswith(f"Restored into {target}: sqlite at revision 0002; 6 customers")
+    assert out.startswith(f"Restored into {target}: sqlite at revision 0003; 6 customers")
     assert (target / "certsync.db").stat().st_mode & 0o777 == 0o600
     assert (target / "ca.key.pem").stat().st_mode & 0o777 == 0o600
     restored_settings = Settings(data_dir=target, **FAST_KDF)
@@ -322,7 +322,7 @@ def test_postgres_backup_under_load_then_restore_and_serve(cli: Cli, tmp_path: P
                     code, out, err = cli("backup", str(backup_dir), data_dir=settings.data_dir,
                                          database_url=url)  # fmt: skip
                 assert code == 0, err
-                assert "postgresql at revision 0002; 6 customers" in out
+                assert "postgresql at revision 0003; 6 customers" in out
                 names = sorted(p.name for p in backup_dir.iterdir())
                 assert names == ["ca.cert.pem", "ca.key.pem", "database.pgdump", "manifest.json"]
                 assert all((backup_dir / n).stat().st_mode & 0o777 == 0o600 for n in names)

@@ -18,7 +18,7 @@ from cryptography import x509
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from sync_server import certificates, crl
+from sync_server import crl, revocation
 from sync_server.app import create_app
 from sync_server.ca import new_serial
 from sync_server.host import Host, open_host
@@ -66,7 +66,7 @@ def test_a_revocation_by_another_process_is_listed_at_once(
     enrolled = server.enroll()
     _, before = get_crl(server.client)
     assert len(before) == 0
-    certificates.revoke(staff, str(enrolled.serial), reason="key_compromise", actor="staff:bob")
+    revocation.revoke(staff, str(enrolled.serial), reason="key_compromise", actor="staff:bob")
     _, after = get_crl(server.client)
     assert after.get_revoked_certificate_by_serial_number(enrolled.serial) is not None
     assert number(after) > number(before)
@@ -165,7 +165,7 @@ def test_instances_on_postgres_see_each_others_revocations(tmp_path: Path) -> No
                 _, a0 = get_crl(a)
                 _, b0 = get_crl(b)
                 assert number(b0) > number(a0)  # one sequence for every instance
-                certificates.revoke(
+                revocation.revoke(
                     hosts[1], str(enrolled.serial), reason="key_compromise", actor="staff:t"
                 )
                 _, a1 = get_crl(a)

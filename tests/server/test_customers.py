@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from sync_client.keys import build_csr_pem, generate_private_key
 from sync_client.national_id import is_valid_national_id
 from sync_client.protocol import format_time
-from sync_server import customers
 from sync_server.errors import ServiceError
 from sync_server.models import Customer, LoginSession
 
@@ -110,21 +109,37 @@ def test_an_unknown_customer_fails_the_same_way(server: ServerHarness) -> None:
     refused(login(server, server.new_customer_id()), "login_failed")
 
 
-def test_five_failures_lock_the_account_until_the_lockout_passes(server: ServerHarness) -> None:
+def test_five_failures_delay_the_next_try_doubling_up_to_the_cap(server: ServerHarness) -> None:
+    # The rule changed in issue 10: no fixed 15-minute lock any more, but a delay that starts
+    # at login_delay and doubles per failure up to login_lockout (for this source; see
+    # test_login_throttle.py for the other sources).
     customer_id = server.add_customer()
-    locked_at = server.clock.now
-    for _ in range(server.settings.login_max_failures):
-        refused(login(server, customer_id, password="wrong password"), "login_failed")
-    # Locked: even the right password is refused, and the answer says until when.
+    settings = server.settings
+    for left in range(settings.login_max_failures - 1, -1, -1):
+        body = refused(login(server, customer_id, password="wrong password"), "login_failed")
+        assert body["details"] == {"tries_left": left}
+    # Delayed: even the right password is refused, and the answer says until when.
     body = refused(login(server, customer_id), "account_locked")
-    until = locked_at + server.settings.login_lockout
+    until = server.clock.now + settings.login_delay
     assert body["details"] == {"locked_until": format_time(until)}
-    server.clock.advance(server.settings.login_lockout - timedelta(seconds=1))
+    server.clock.advance(settings.login_delay - timedelta(seconds=1))
     refused(login(server, customer_id), "account_locked")
     server.clock.advance(seconds=1)
+    # Each further failure doubles the wait, up to login_lockout.
+    waits = []
+    for _ in range(6):
+        refused(login(server, customer_id, password="wrong password"), "login_failed")
+        body = refused(login(server, customer_id), "account_locked")
+        wait = datetime.fromisoformat(body["details"]["locked_until"]) - server.clock.now
+        waits.append(wait)
+        server.clock.advance(wait)
+    assert waits == [timedelta(minutes=m) for m in (2, 4, 8, 15, 15, 15)]
+    assert settings.login_lockout == timedelta(minutes=15)
     assert login(server, customer_id).status_code == 201
     outcomes = [e.outcome for e in server.audit(action="login")]
-    assert outcomes == ["login_failed"] * 5 + ["account_locked"] * 2 + ["ok"]
+    assert outcomes == (
+        ["login_failed"] * 5 + ["account_locked"] * 2 + ["login_failed", "account_locked"] * 6
+    ) + ["ok"]
 
 
 def test_a_success_resets_the_failure_count(server: ServerHarness) -> None:
@@ -219,10 +234,13 @@ def test_calls_for_one_device_kind_refuse_the_other(
     refused(response, "wrong_device_kind")
 
 
-def test_parse_customer_id_refuses_non_strings() -> None:
-    with pytest.raises(ServiceError) as caught:
-        customers.parse_customer_id(None)
-    assert caught.value.code == "invalid_national_id"
+@pytest.mark.parametrize("not_a_string", [None, 123456789, ["A123456789"]])
+def test_a_customer_id_that_is_not_a_string_is_refused_at_the_edge(
+    server: ServerHarness, not_a_string: object
+) -> None:
+    # ``parse_customer_id`` takes a ``str``: the request models refuse other types first.
+    refused(login(server, not_a_string), "bad_request")
+    assert server.rows(LoginSession) == []
 
 
 def auth(token: str | None) -> dict[str, str]:

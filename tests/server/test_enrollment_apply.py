@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from sync_client.keys import PrivateKey, build_csr_pem, generate_private_key
-from sync_server import certificates
+from sync_server import enrollment, revocation
 from sync_server.credentials import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -66,7 +66,7 @@ def customer(server: ServerHarness) -> tuple[str, str, str]:
     """A customer with a fresh slip and a PC session: (customer_id, code, token)."""
     customer_id = server.add_customer()
     code = server.enrollment_code(customer_id)
-    return customer_id, code, server.login(customer_id).token or ""
+    return customer_id, code, server.login_token(customer_id) or ""
 
 
 # -- the codes themselves -----------------------------------------------------------------
@@ -93,7 +93,7 @@ def test_a_slip_is_stored_hashed(server: ServerHarness) -> None:
 
 def test_a_slip_expires_after_its_lifetime_by_default_seven_days(server: ServerHarness) -> None:
     customer_id = server.add_customer()
-    slip = certificates.issue_enrollment_code(server.host, customer_id, actor="staff:test")
+    slip = enrollment.issue_enrollment_code(server.host, customer_id, actor="staff:test")
     assert slip.expires_at == server.clock.now + timedelta(days=7)
     assert slip.code not in repr(slip)
 
@@ -112,7 +112,7 @@ def test_apply_issues_a_certificate(server: ServerHarness, customer: tuple[str, 
     assert cert["customer_id"] == cert["subject_cn"] == customer_id
     assert cert["status"] == "valid"
     issued = x509.load_pem_x509_certificate(cert["cert_pem"].encode())
-    assert issued.public_key().public_numbers() == key.public_key().public_numbers()
+    assert issued.public_key() == key.public_key()
     assert str(issued.serial_number) == cert["serial"]
     assert issued.fingerprint(hashes.SHA256()).hex() == cert["fingerprint_sha256"]
     assert body["chain_pem"] == server.host.ca.chain_pem
@@ -150,7 +150,7 @@ def test_apply_is_allowed_again_after_expiry(
     key = generate_private_key("ec")
     assert apply(server, token, code, build_csr_pem(key, customer_id)).status_code == 201
     server.clock.advance(server.settings.certificate_validity)
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     assert server.sdk(token).status().code == 41
     again = apply(
         server, token, server.enrollment_code(customer_id), build_csr_pem(key, customer_id)
@@ -164,7 +164,7 @@ def test_apply_is_allowed_again_after_revocation(
 ) -> None:
     customer_id, code, token = customer
     first = apply(server, token, code, build_csr_pem(generate_private_key("ec"), customer_id))
-    certificates.revoke(
+    revocation.revoke(
         server.host, first.json()["certificate"]["serial"], reason="key_compromise", actor="s:t"
     )
     server.clock.advance(minutes=1)
@@ -195,7 +195,7 @@ def test_codes_are_case_sensitive(server: ServerHarness, customer: tuple[str, st
 def test_a_code_is_single_use(server: ServerHarness, customer: tuple[str, str, str]) -> None:
     customer_id, code, token = customer
     first = apply(server, token, code, build_csr_pem(generate_private_key("ec"), customer_id))
-    certificates.revoke(
+    revocation.revoke(
         server.host, first.json()["certificate"]["serial"], reason="unspecified", actor="s:t"
     )
     csr = build_csr_pem(generate_private_key("ec"), customer_id)
@@ -208,7 +208,7 @@ def test_a_code_expires(server: ServerHarness, customer: tuple[str, str, str]) -
     customer_id, code, token = customer
     csr = build_csr_pem(generate_private_key("ec"), customer_id)
     server.clock.advance(server.settings.enrollment_code_lifetime)
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     refused(apply(server, token, code, csr), "enrollment_code_expired")
     assert server.rows(Certificate) == []
     assert the_slip(server, customer_id).used_at is None
@@ -219,7 +219,7 @@ def test_a_code_works_until_just_before_it_expires(
 ) -> None:
     customer_id, code, _ = customer
     server.clock.advance(server.settings.enrollment_code_lifetime - timedelta(seconds=1))
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     csr = build_csr_pem(generate_private_key("ec"), customer_id)
     assert apply(server, token, code, csr).status_code == 201
 
@@ -258,7 +258,7 @@ def test_a_new_slip_replaces_the_old_one(
 
 def test_without_a_slip_every_code_is_invalid(server: ServerHarness) -> None:
     customer_id = server.add_customer()
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     csr = build_csr_pem(generate_private_key("ec"), customer_id)
     refused(apply(server, token, "ACDEFGHJKL", csr), "enrollment_code_invalid")
     (event,) = server.audit(action="apply")
@@ -269,7 +269,7 @@ def test_one_customers_code_does_not_work_for_another(server: ServerHarness) -> 
     alice, bob = server.add_customer(), server.add_customer()
     alice_code = server.enrollment_code(alice)
     server.enrollment_code(bob)
-    token = server.login(bob).token
+    token = server.login_token(bob)
     csr = build_csr_pem(generate_private_key("ec"), bob)
     refused(apply(server, token, alice_code, csr), "enrollment_code_invalid")
     assert the_slip(server, alice).used_at is None
@@ -412,7 +412,7 @@ def test_apply_is_refused_while_a_certificate_is_valid(
     assert apply(server, token, code, csr).status_code == 201
     new_code = server.enrollment_code(customer_id)
     server.clock.advance(days=advance_days)  # 340 days: inside the renewal window (31)
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     assert server.sdk(token).status().code == (0 if advance_days == 0 else 31)
     refused(apply(server, token, new_code, csr), "certificate_already_valid")
     assert len(server.rows(Certificate)) == 1

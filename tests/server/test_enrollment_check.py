@@ -4,13 +4,14 @@ nothing used up, and a superseded slip told apart from a mistyped code."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from sync_client.errors import ServerRefused
 from sync_client.keys import build_csr_pem, generate_private_key
 from sync_client.protocol import format_time
-from sync_server import certificates
+from sync_server import enrollment, revocation
 from sync_server.credentials import format_enrollment_code
 from sync_server.models import AuditEvent, Certificate, EnrollmentCode
 
@@ -43,7 +44,7 @@ def customer(server: ServerHarness) -> tuple[str, str, str]:
     """A customer with a fresh slip and a PC session: (customer_id, code, token)."""
     customer_id = server.add_customer()
     code = server.enrollment_code(customer_id)
-    return customer_id, code, server.login(customer_id).token or ""
+    return customer_id, code, server.login_token(customer_id) or ""
 
 
 def checks(server: ServerHarness, customer_id: str) -> list[AuditEvent]:
@@ -53,9 +54,9 @@ def checks(server: ServerHarness, customer_id: str) -> list[AuditEvent]:
 # -- the pure rule --------------------------------------------------------------------------
 
 
-def slip(**fields: object) -> EnrollmentCode:
+def slip(**fields: Any) -> EnrollmentCode:
     now = datetime(2026, 12, 1, 9, tzinfo=UTC)
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "customer_id": "A123456789",
         "code_hash": "0" * 64,
         "created_at": now,
@@ -68,7 +69,7 @@ def slip(**fields: object) -> EnrollmentCode:
 def test_the_slip_rule_is_a_pure_function_of_the_slip_and_now() -> None:
     fresh = slip()
     expiry = fresh.expires_at
-    rule = certificates.slip_refusal
+    rule = enrollment.slip_refusal
     assert rule(fresh, now=expiry - timedelta(seconds=1), max_attempts=5) is None
     expired = rule(fresh, now=expiry, max_attempts=5)
     assert expired is not None and expired.code == "enrollment_code_expired"
@@ -210,7 +211,7 @@ def test_another_customers_superseded_slip_is_just_wrong(server: ServerHarness) 
     alice_old = server.enrollment_code(alice)
     server.enrollment_code(alice)
     server.enrollment_code(bob)
-    token = server.login(bob).token
+    token = server.login_token(bob)
     refused(check(server, token, alice_old), "enrollment_code_invalid")
     assert the_slip(server, bob).failed_attempts == 1
 
@@ -221,7 +222,7 @@ def test_an_old_code_hears_that_the_current_slip_is_dead(
     customer_id, old_code, _ = customer
     server.enrollment_code(customer_id)
     server.clock.advance(server.settings.enrollment_code_lifetime)
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     # The current slip is dead whatever is typed; that is what the customer must hear.
     refused(check(server, token, old_code), "enrollment_code_expired")
 
@@ -246,20 +247,20 @@ def test_a_used_and_an_expired_slip_are_refused(
 ) -> None:
     customer_id, code, token = customer
     first = apply(server, token, customer_id, code)
-    certificates.revoke(
+    revocation.revoke(
         server.host, first.json()["certificate"]["serial"], reason="unspecified", actor="s:t"
     )
     refused(check(server, token, code), "enrollment_code_used")
     fresh = server.enrollment_code(customer_id)
     server.clock.advance(server.settings.enrollment_code_lifetime)
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     refused(check(server, token, fresh), "enrollment_code_expired")
     assert the_slip(server, customer_id).failed_attempts == 0
 
 
 def test_without_a_slip_every_code_is_invalid(server: ServerHarness) -> None:
     customer_id = server.add_customer()
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     body = refused(check(server, token, WRONG), "enrollment_code_invalid")
     assert "details" not in body  # no slip, so no tries to count down
 

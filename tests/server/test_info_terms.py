@@ -232,7 +232,7 @@ def test_apply_from_an_old_client_records_unknown_terms(server: ServerHarness) -
 def test_a_refused_apply_records_the_terms_too(server: ServerHarness) -> None:
     customer_id = server.add_customer()
     server.enrollment_code(customer_id)
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     body = {**apply_body(server, customer_id), "terms_version": CURRENT}
     body["enrollment_code"] = "ACDEFHJKLMNP"
     refused(server.post("/certificate/apply", token, body), "enrollment_code_invalid")
@@ -242,7 +242,7 @@ def test_a_refused_apply_records_the_terms_too(server: ServerHarness) -> None:
 
 def test_an_outdated_terms_version_is_refused_and_changes_nothing(server: ServerHarness) -> None:
     customer_id = server.add_customer()
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     body = apply_body(server, customer_id, terms_version="2025-01-01")
     before = len(server.audit())
     response = server.post("/certificate/apply", token, body)
@@ -258,7 +258,7 @@ def test_an_outdated_terms_version_is_refused_and_changes_nothing(server: Server
 @pytest.mark.parametrize("version", [20261201, True, ["2026-12-01"], {"v": 1}])
 def test_a_terms_version_must_be_a_string(server: ServerHarness, version: object) -> None:
     customer_id = server.add_customer()
-    token = server.login(customer_id).token
+    token = server.login_token(customer_id)
     body = apply_body(server, customer_id, terms_version=version)
     refused(server.post("/certificate/apply", token, body), "bad_request")
     assert server.rows(Certificate) == []

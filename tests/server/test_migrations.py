@@ -25,7 +25,7 @@ from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
 from sync_client.api import SyncClient
-from sync_server import certificates, schema, service_desk
+from sync_server import revocation, schema, service_desk
 from sync_server.app import create_app
 from sync_server.cli import main
 from sync_server.db import Database
@@ -129,7 +129,7 @@ def test_a_new_database_runs_every_revision_and_matches_the_models(place: Place)
         db.dispose()
     assert (status.state, status.revision) == (schema.State.CURRENT, schema.head_revision())
     assert schema_differences(place) == []
-    assert [r.id for r in schema.history()] == ["0001", "0002"]
+    assert [r.id for r in schema.history()] == ["0001", "0002", "0003"]
 
 
 def test_the_db_commands(
@@ -138,7 +138,7 @@ def test_the_db_commands(
     assert cli(monkeypatch, place, "db", "history") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("0001  Baseline") and out[1].startswith("0002  Operations")
-    assert out[1].endswith("(head)")
+    assert out[2].startswith("0003  Login throttling") and out[2].endswith("(head)")
     if place.url.startswith("sqlite"):
         assert cli(monkeypatch, place, "db", "current") == 0
         assert (
@@ -150,13 +150,13 @@ def test_the_db_commands(
     assert cli(monkeypatch, place, "init") == 0
     assert capsys.readouterr().out.startswith("Created: ")
     assert cli(monkeypatch, place, "db", "current") == 0
-    assert capsys.readouterr().out.strip().endswith("revision 0002 (current)")
+    assert capsys.readouterr().out.strip().endswith("revision 0003 (current)")
     assert cli(monkeypatch, place, "db", "upgrade") == 0
-    assert "already at revision 0002" in capsys.readouterr().out
+    assert "already at revision 0003" in capsys.readouterr().out
     assert cli(monkeypatch, place, "init") == 0
     assert capsys.readouterr().out.startswith("Already there: ")
     assert cli(monkeypatch, place, "db", "history") == 0
-    assert capsys.readouterr().out.splitlines()[1].endswith("(head, current)")
+    assert capsys.readouterr().out.splitlines()[2].endswith("(head, current)")
 
 
 # -- the previous release's database ----------------------------------------------------------
@@ -183,7 +183,7 @@ def test_a_database_of_the_previous_release_is_upgraded_and_keeps_every_row(
     assert "revision 0.1 (before migrations) (behind" in capsys.readouterr().out
 
     assert cli(monkeypatch, place, "db", "upgrade") == 0
-    assert "revision 0.1 (before migrations) → 0002" in capsys.readouterr().out
+    assert "revision 0.1 (before migrations) → 0003" in capsys.readouterr().out
     assert baseline_rows(place) == before  # nothing lost, nothing changed
     assert schema_differences(place) == []
 
@@ -227,7 +227,7 @@ def test_a_database_of_the_previous_release_is_upgraded_and_keeps_every_row(
             card = service_desk.customer_card(host, LOCKED)
             assert card.summary.locked_until is not None and card.slip.state == "valid"
             short = serial_tail(status.certificate.serial)
-            cert = certificates.revoke(host, short, reason="superseded", actor="staff:test")
+            cert = revocation.revoke(host, short, reason="superseded", actor="staff:test")
             assert cert.serial == str(status.certificate.serial)
             assert pc.status().code == 42
     finally:

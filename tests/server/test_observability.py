@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 from sync_client.envelope import new_relay_key, seal
 from sync_client.keys import build_csr_pem, generate_private_key
 from sync_client.pfx import build_pfx
-from sync_server import certificates, relay
+from sync_server import relay, revocation
 from sync_server.app import create_app
 from sync_server.host import open_host
 from sync_server.logs import JsonFormatter
@@ -81,7 +81,7 @@ def test_metrics_count_what_the_service_did(server: ServerHarness) -> None:
     enrolled.sdk.open_slot(certificate_fingerprint=fingerprint)
     server.clock.advance(seconds=121)
     relay.prune(server.host, now=server.clock.now, older_than=timedelta(hours=1))
-    certificates.revoke(
+    revocation.revoke(
         server.host, str(enrolled.serial), reason="key_compromise", actor="staff:test"
     )
     for _ in range(3):
@@ -144,7 +144,7 @@ def test_readyz_says_ready_and_why_not(server: ServerHarness) -> None:
     with server.host.db.write() as session:  # as if an older version's database were swapped in
         session.exec(text("UPDATE alembic_version SET version_num = '0001'"))  # type: ignore[call-overload]
     body = refused(server.client.get("/readyz"), "not_ready")
-    assert body["details"]["database"] == "schema revision 0001, needs 0002"
+    assert body["details"]["database"] == "schema revision 0001, needs 0003"
     assert body["details"]["ca"] == "ok"
     assert server.client.get("/healthz").status_code == 200  # alive, just not ready
     server.clock.advance(days=3651)

@@ -11,7 +11,7 @@ import pytest
 from sync_client.keys import PrivateKey, generate_private_key
 from sync_client.orders import build_order, sign_order
 from sync_client.protocol import format_time
-from sync_server import certificates
+from sync_server import revocation
 from sync_server.models import Order
 
 from .harness import Enrolled, ServerHarness, refused
@@ -68,7 +68,7 @@ def test_the_phone_may_place_orders_too_through_the_sdk(server: ServerHarness) -
     answer = phone.place_order(
         order=signed.order, signature=signed.signature, serial=enrolled.serial
     )
-    assert answer["serial"] == str(enrolled.serial)
+    assert answer.serial == str(enrolled.serial)
     (row,) = server.rows(Order)
     assert row.device_kind == "mobile"
 
@@ -102,7 +102,7 @@ def test_an_order_signed_by_another_key_is_refused(server: ServerHarness) -> Non
 
 def test_the_key_of_a_revoked_certificate_cannot_sign(server: ServerHarness) -> None:
     enrolled = server.enroll()
-    certificates.revoke(server.host, str(enrolled.serial), reason="key_compromise", actor="s:t")
+    revocation.revoke(server.host, str(enrolled.serial), reason="key_compromise", actor="s:t")
     refused(place(server, enrolled, order_for(server)), "certificate_not_valid")
     assert server.rows(Order) == []
 
@@ -111,7 +111,8 @@ def test_without_a_certificate_nothing_can_be_signed(server: ServerHarness) -> N
     customer_id = server.add_customer()
     sdk = server.login(customer_id)
     signed = sign_order(generate_private_key("ec"), order_for(server))
-    body = {"order": signed.order, "signature": base64.b64encode(signed.signature).decode()}
+    signature = base64.b64encode(signed.signature).decode()
+    body = {"order": signed.order, "signature": signature, "serial": "1"}
     refused(server.post("/orders", sdk.token, body), "certificate_not_valid")
 
 

@@ -35,7 +35,7 @@ from starlette.testclient import TestClient
 from sync_client.keys import PrivateKey, build_csr_pem, generate_private_key, sign
 from sync_client.orders import build_order, sign_order
 from sync_client.protocol import renewal_message
-from sync_server import certificates
+from sync_server import redownloads, revocation
 from sync_server.app import create_app
 from sync_server.errors import ConfigError
 from sync_server.host import open_host
@@ -206,7 +206,7 @@ def test_one_redownload_used_on_both_instances_at_once(instances: Instances) -> 
     enrolled = a.enroll()
     pc_b = b.login(enrolled.customer_id)
     for _ in range(ROUNDS):
-        certificates.open_redownload(a.host, enrolled.customer_id, actor="staff:test")
+        redownloads.open_redownload(a.host, enrolled.customer_id, actor="staff:test")
         responses = race(
             partial(a.post, "/certificate/redownload", enrolled.sdk.token, {}),
             partial(b.post, "/certificate/redownload", pc_b.token, {}),
@@ -267,6 +267,54 @@ def test_wrong_enrollment_codes_on_both_instances_all_count(instances: Instances
     right = {**wrong, "enrollment_code": code}
     refused(b.post("/certificate/apply", pc_b.token, right), "enrollment_code_locked")
     assert a.rows(Certificate, customer_id=customer_id) == []
+
+
+def test_ten_wrong_passwords_on_both_instances_are_hashed_at_most_five_times(
+    instances: Instances,
+) -> None:
+    # Each try is counted (reserved under a row lock) before its hash: however many arrive at
+    # once on however many instances, no more are checked than the limit allows (issue 10).
+    a, b = instances.both
+    for _ in range(3):
+        customer_id = a.add_customer()
+        wrong = {"customer_id": customer_id, "password": "wrong password", "device_kind": "pc"}
+        responses = race(
+            *[lambda s=s, w=wrong: s.client.post("/api/v1/sessions", json=w) for s in (a, b) * 5]
+        )
+        codes = sorted(r.json()["error"] for r in responses)
+        assert codes == ["account_locked"] * 5 + ["login_failed"] * 5
+        left = sorted(r.json()["details"]["tries_left"] for r in responses if r.status_code == 401)
+        assert left == [0, 1, 2, 3, 4]
+        checked = a.audit(action="login", customer_id=customer_id, outcome="login_failed")
+        assert len(checked) == 5
+
+
+def test_ten_wrong_enrollment_codes_on_both_instances_are_compared_at_most_five_times(
+    instances: Instances,
+) -> None:
+    a, b = instances.both
+    customer_id = a.add_customer()
+    code = a.enrollment_code(customer_id)
+    pc_a, pc_b = a.login(customer_id), b.login(customer_id)
+    wrong = {"enrollment_code": "ACDEFHJKLMNP" if code != "ACDEFHJKLMNP" else "MNPQRUVWXYad"}
+    responses = race(
+        *[
+            lambda s=s, t=t: s.post("/enrollment/check", t, wrong)
+            for s, t in ((a, pc_a.token), (b, pc_b.token)) * 5
+        ]
+    )
+    invalid = sorted(
+        r.json()["details"]["tries_left"]
+        for r in responses
+        if r.json()["error"] == "enrollment_code_invalid"
+    )
+    assert invalid == [1, 2, 3, 4]  # each try left was told once: no two compared as one
+    assert sum(r.json()["error"] == "enrollment_code_locked" for r in responses) == 6
+    (slip,) = a.rows(EnrollmentCode, customer_id=customer_id)
+    assert slip.failed_attempts == 5
+    refused(
+        b.post("/enrollment/check", pc_b.token, {"enrollment_code": code}), "enrollment_code_locked"
+    )
 
 
 def test_wrong_codes_at_check_and_apply_on_both_instances_share_one_counter(
@@ -358,7 +406,7 @@ def test_the_whole_flow_across_both_instances(instances: Instances, tmp_path: Pa
     assert pc_a.status().certificate.serial == new_serial  # type: ignore[union-attr]
 
     # Re-download opened by staff on A, used on B.
-    certificates.open_redownload(a.host, customer_id, actor="staff:test")
+    redownloads.open_redownload(a.host, customer_id, actor="staff:test")
     assert pc_b.redownload().certificate.serial == new_serial
 
     # Relay: the PC on A waits while the phone on B claims; A hears of it across instances.
@@ -381,18 +429,20 @@ def test_the_whole_flow_across_both_instances(instances: Instances, tmp_path: Pa
 
     # An order signed with the new key, accepted on either instance, replay refused on the other.
     signed = sign_order(new_key, build_order(symbol="2330", side="buy", quantity=1, price="600"))
-    body = {"order": signed.order, "signature": base64.b64encode(signed.signature).decode()}
+    signature = base64.b64encode(signed.signature).decode()
+    body = {"order": signed.order, "signature": signature, "serial": str(new_serial)}
     assert a.post("/orders", phone_b.token, body).status_code == 201
     refused(b.post("/orders", phone_b.token, body), "order_replayed")
 
     # Revocation by staff on A: B's status and CRL show it at once.
-    certificates.revoke(a.host, str(new_serial), reason="key_compromise", actor="staff:test")
+    revocation.revoke(a.host, str(new_serial), reason="key_compromise", actor="staff:test")
     assert pc_b.status().code == 42
     crl = x509.load_der_x509_crl(b.client.get("/api/v1/crl").content)
     assert crl.get_revoked_certificate_by_serial_number(new_serial) is not None
     assert crl.is_signature_valid(b.host.ca.cert.public_key())  # type: ignore[arg-type]
     late = sign_order(new_key, build_order(symbol="2330", side="sell", quantity=1, price="601"))
-    late_body = {"order": late.order, "signature": base64.b64encode(late.signature).decode()}
+    late_signature = base64.b64encode(late.signature).decode()
+    late_body = {"order": late.order, "signature": late_signature, "serial": str(new_serial)}
     refused(b.post("/orders", phone_b.token, late_body), "certificate_not_valid")
     assert b.client.get("/healthz").json() == {"status": "ok"}
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from sync_client.keys import PrivateKey, generate_private_key
 from sync_client.protocol import format_serial, format_time
-from sync_server import certificates
+from sync_server import revocation
 from sync_server.app import create_app
 from sync_server.ca import CA
 from sync_server.host import open_host
@@ -166,7 +166,7 @@ def test_status_codes_over_a_certificates_life(server: ServerHarness) -> None:
     assert expired.certificate is not None and expired.certificate.serial == cert.serial
 
     again = server.enroll(customer_id)
-    certificates.revoke(server.host, str(again.serial), reason="key_compromise", actor="staff:t")
+    revocation.revoke(server.host, str(again.serial), reason="key_compromise", actor="staff:t")
     revoked = sdk.status()
     assert (revoked.code, revoked.label, revoked.renewal_opens_at) == (42, "revoked", None)
     assert revoked.certificate is not None and revoked.certificate.serial == again.serial

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 
 from sync_client.keys import build_csr_pem, generate_private_key, sign
 from sync_client.protocol import renewal_message
-from sync_server import certificates
+from sync_server import redownloads
 from sync_server.errors import ServiceError
 from sync_server.models import RedownloadGrant
 
@@ -19,7 +19,7 @@ from .harness import ServerHarness, refused
 
 
 def open_redownload(server: ServerHarness, customer_id: str) -> None:
-    certificates.open_redownload(server.host, customer_id, actor="staff:test")
+    redownloads.open_redownload(server.host, customer_id, actor="staff:test")
 
 
 def redownload(server: ServerHarness, token: str | None):

@@ -17,7 +17,7 @@ import pytest
 
 from sync_client.api import SyncClient
 from sync_client.protocol import format_time
-from sync_server import certificates, relay
+from sync_server import relay, revocation
 from sync_server.models import RelaySlot
 
 from .harness import Enrolled, ServerHarness, race, refused
@@ -99,7 +99,7 @@ def test_a_slot_is_opened_for_the_current_certificate(server: ServerHarness) -> 
 def test_a_slot_needs_the_current_certificate(server: ServerHarness) -> None:
     enrolled = server.enroll()
     refused(open_slot(server, enrolled, "00" * 32), "certificate_not_current")
-    certificates.revoke(server.host, str(enrolled.serial), reason="unspecified", actor="s:t")
+    revocation.revoke(server.host, str(enrolled.serial), reason="unspecified", actor="s:t")
     refused(open_slot(server, enrolled), "certificate_not_current")
     assert server.rows(RelaySlot) == []
     outcomes = [e.outcome for e in server.audit(action="relay_open")]

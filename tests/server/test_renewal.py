@@ -13,10 +13,19 @@ from cryptography.hazmat.primitives import serialization
 
 from sync_client.keys import PrivateKey, build_csr_pem, generate_private_key, sign
 from sync_client.protocol import format_time, renewal_message
-from sync_server import certificates
+from sync_server import revocation
 from sync_server.models import Certificate, RenewalChallenge
 
 from .harness import PASSWORD, Enrolled, ServerHarness, refused
+
+
+def spki_der(certificate_or_key: x509.Certificate | PrivateKey) -> bytes:
+    """The public key's SubjectPublicKeyInfo, for comparing keys of any type."""
+    public = certificate_or_key.public_key()
+    return public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
 
 VALIDITY = timedelta(days=20)  # shorter than the 30-day window: every certificate can renew
 
@@ -90,7 +99,7 @@ def test_renewal_extends_by_one_validity_and_supersedes_the_old(
     assert response.status_code == 201
     new = response.json()["certificate"]
     cert = x509.load_pem_x509_certificate(new["cert_pem"].encode())
-    assert cert.public_key().public_numbers() == new_key.public_key().public_numbers()
+    assert spki_der(cert) == spki_der(new_key)
     assert cert.not_valid_before_utc == server.clock.now
     assert cert.not_valid_after_utc == old.not_after + VALIDITY
     assert new["serial"] != str(old.serial)
@@ -158,7 +167,7 @@ def test_an_expired_or_revoked_certificate_cannot_be_renewed(
     if state == "expired":
         server.clock.advance(VALIDITY)
     else:
-        certificates.revoke(server.host, str(enrolled.serial), reason="unspecified", actor="s:t")
+        revocation.revoke(server.host, str(enrolled.serial), reason="unspecified", actor="s:t")
     sdk = server.login(enrolled.customer_id)
     body = refused(server.post("/certificate/renewal-challenge", sdk.token), "renewal_not_open")
     assert "details" not in body
@@ -225,7 +234,7 @@ def test_a_proof_over_another_csr_is_refused(server: ServerHarness) -> None:
 def test_a_challenge_for_a_certificate_revoked_since_is_refused(server: ServerHarness) -> None:
     enrolled = server.enroll()
     chal = challenge(server, enrolled)
-    certificates.revoke(server.host, str(enrolled.serial), reason="key_compromise", actor="s:t")
+    revocation.revoke(server.host, str(enrolled.serial), reason="key_compromise", actor="s:t")
     refused(renew(server, enrolled, chal), "renewal_not_open")
     assert len(certificate_rows(server, enrolled)) == 1
 

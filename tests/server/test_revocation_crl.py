@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from sync_client.protocol import format_serial
-from sync_server import certificates
+from sync_server import revocation
 from sync_server.ca import CA
 from sync_server.errors import ServiceError
 from sync_server.models import Certificate
@@ -27,7 +27,7 @@ def fetch_crl(server: ServerHarness) -> tuple[bytes, x509.CertificateRevocationL
 
 
 def revoke(server: ServerHarness, serial: object, reason: str = "key_compromise") -> Certificate:
-    return certificates.revoke(server.host, str(serial), reason=reason, actor="staff:test")
+    return revocation.revoke(server.host, str(serial), reason=reason, actor="staff:test")
 
 
 def test_revocation_shows_in_the_status_at_once(server: ServerHarness) -> None:
@@ -144,7 +144,7 @@ def test_a_bad_reason_or_serial_is_a_bad_request(
     server: ServerHarness, serial: str, reason: str
 ) -> None:
     with pytest.raises(ServiceError) as caught:
-        certificates.revoke(server.host, serial, reason=reason, actor="staff:test")
+        revocation.revoke(server.host, serial, reason=reason, actor="staff:test")
     assert caught.value.code == "bad_request"
 
 

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from pc_client.app import Options
 from pc_client.web.app import create_web_app
 from pc_client.web.settings import WebSettings
-from sync_server import certificates, customers
+from sync_server import customers, enrollment
 
 PORT = 48123
 BASE = f"http://127.0.0.1:{PORT}"
@@ -40,7 +40,7 @@ class Server:
         )  # fmt: skip
 
     def slip(self, customer_id: str = CUSTOMER) -> str:
-        return certificates.issue_enrollment_code(self.host, customer_id, actor="staff:test").code
+        return enrollment.issue_enrollment_code(self.host, customer_id, actor="staff:test").code
 
 
 @dataclass

@@ -1,8 +1,8 @@
-"""How the commands show what more than one of them shows: the status view (``status``,
-``import``) and a certificate just issued (``apply``, ``redownload``, ``renew``).
+"""How the commands show the status view: ``status`` shows it whole, ``import`` its verdict.
 
-The text a person reads and the ``--json`` object, both built from the operations' facts.
-Nothing here asks, decides or changes anything (and nothing needs click).
+The text a person reads and the ``--json`` object, both built from the operations' facts
+(``pc_client.operations.status``). Nothing here asks, decides or changes anything (and nothing
+needs click).
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from pc_client.messages import describe_setting, msg, status_label_text, verdict_text
-from pc_client.operations.enroll import IssuedCertificate
 from pc_client.operations.status import Advice, AdviceKind, StatusView, advise
 from pc_client.render import certificate_time, show_time, show_time_text, table
 from sync_client.protocol import format_serial, format_time
 from sync_client.security import SecuritySetting
-
-# -- the status view ----------------------------------------------------------------------------
 
 
 def advice_sentence(advice: Advice) -> str:
@@ -146,33 +143,3 @@ def status_lines(view: StatusView) -> list[str]:
     lines = [msg("status.title", id=view.customer_id), *table(header, rows), ""]
     lines.extend(verdict_lines(view))
     return lines
-
-
-# -- a certificate just issued ------------------------------------------------------------------
-
-
-def issued_lines(certificate: IssuedCertificate, headline: str) -> list[str]:
-    """What a person reads after a certificate was issued and saved."""
-    return [
-        headline,
-        msg("issued.serial", serial=certificate.serial_display),
-        msg(
-            "issued.validity",
-            start=certificate_time(certificate.not_before),
-            end=certificate_time(certificate.not_after),
-        ),
-        msg("issued.saved", path=certificate.path),
-    ]
-
-
-def issued_json(certificate: IssuedCertificate) -> dict[str, object]:
-    """The ``--json`` answer after a certificate was issued and saved."""
-    return {
-        "customer_id": certificate.customer_id,
-        "serial": str(certificate.serial),
-        "serial_display": certificate.serial_display,
-        "not_before": format_time(certificate.not_before),
-        "not_after": format_time(certificate.not_after),
-        "fingerprint_sha256": certificate.fingerprint_sha256,
-        "path": str(certificate.path),
-    }

@@ -20,15 +20,16 @@ from typing import TypeVar
 import click
 
 from pc_client.app import App
-from pc_client.errors import PasswordRejected
+from pc_client.errors import PasswordRejected, PcCode
 from pc_client.messages import PROCESSING, msg, setting_menu
 from pc_client.operations.enroll import require_terms
 from pc_client.operations.info import fetch_brokerage_info
 from pc_client.operations.password import choose_security_setting
 from pc_client.passwords import check_new_password
 from sync_client.api import BrokerageInfo
-from sync_client.errors import ClientError, InvalidInput, ServerRefused
-from sync_client.i18n import current_language, error_message
+from sync_client.codes import ErrorCode
+from sync_client.errors import ClientCode, ClientError, InvalidInput, ServerRefused
+from sync_client.i18n import current_language, user_message
 from sync_client.keys import KeyKind
 from sync_client.security import SecuritySetting
 
@@ -36,7 +37,9 @@ KEY_TYPES = click.Choice(["rsa", "ec"])
 # How often a terminal asks again after an honest mistake before the command gives up.
 ATTEMPTS = 3
 # The host's refusals of a slip code that another try could mend (a typo).
-SLIP_RETRYABLE = frozenset({"enrollment_code_invalid", "enrollment_code_superseded"})
+SLIP_RETRYABLE = frozenset(
+    {ErrorCode.ENROLLMENT_CODE_INVALID, ErrorCode.ENROLLMENT_CODE_SUPERSEDED}
+)
 
 # Shared by apply and import: the setting asked for when a certificate arrives.
 security_setting_option = click.option(
@@ -67,12 +70,7 @@ def _again_on_terminal(app: App, ask: Callable[[], T], *, retry: Callable[[Excep
         except ClientError as exc:
             if not app.prompter.interactive or attempt == ATTEMPTS or not retry(exc):
                 raise
-            shown = (
-                error_message(exc.code, exc.message, exc.details)
-                if isinstance(exc, ServerRefused)
-                else exc.message
-            )
-            app.prompter.say(shown)
+            app.prompter.say(user_message(exc))
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
@@ -84,7 +82,9 @@ def ask_enrollment_code(app: App) -> str:
     def ask() -> str:
         code = app.prompter.text(msg("prompt.enrollment_code")).strip()
         if not code:
-            raise InvalidInput(msg("prompt.enrollment_code_empty"), code="enrollment_code_empty")
+            raise InvalidInput(
+                msg("prompt.enrollment_code_empty"), code=PcCode.ENROLLMENT_CODE_EMPTY
+            )
         client.check_enrollment_code(code)
         return code
 
@@ -109,7 +109,7 @@ def brokerage_info(app: App) -> BrokerageInfo | None:
     try:
         return fetch_brokerage_info(app)
     except ServerRefused as exc:
-        if exc.code in ("not_found", "bad_response"):
+        if exc.code in (ErrorCode.NOT_FOUND, ClientCode.BAD_RESPONSE):
             return None
         raise
 

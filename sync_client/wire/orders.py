@@ -1,0 +1,63 @@
+"""Signed orders (docs/PROTOCOL.md, "Orders")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
+
+from sync_client.codes import ErrorCode
+from sync_client.protocol import order_message
+from sync_client.wire.base import (
+    DecimalSerial,
+    Signature,
+    Time,
+    WireRequest,
+    WireResponse,
+)
+
+Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,12}$")]
+Price = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
+ClientOrderId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+
+
+class Order(WireRequest):
+    """The object the customer's key signs, exactly these fields. ``price`` is a positive
+    decimal string with up to 2 decimals; ``client_order_id`` 32 lower-case hex characters."""
+
+    symbol: Symbol
+    side: Literal["buy", "sell"]
+    quantity: Annotated[int, Field(gt=0, le=10**9)]
+    price: Price
+    client_order_id: ClientOrderId
+    signed_at: Time
+
+    @field_validator("price")
+    @classmethod
+    def _positive(cls, price: str) -> str:
+        if Decimal(price) <= 0:
+            raise PydanticCustomError("price_zero", "must be more than zero")
+        return price
+
+    def signed_bytes(self) -> bytes:
+        """The bytes the signature covers: the order as sent (its one written form)."""
+        return order_message(self.to_wire())
+
+
+class OrderRequest(WireRequest):
+    """``serial``: the decimal serial of the certificate that signed (the current valid one)."""
+
+    field_codes: ClassVar[Mapping[str, ErrorCode]] = {"order": ErrorCode.ORDER_INVALID}
+
+    order: Order
+    signature: Signature
+    serial: DecimalSerial
+
+
+class OrderResponse(WireResponse):
+    order_id: str
+    accepted_at: Time
+    serial: str

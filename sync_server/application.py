@@ -1,0 +1,75 @@
+"""Apply: a customer without a valid certificate gets one against their enrollment slip.
+
+In order: the terms (accepted, and the current version), the CSR (``issuance.vet_csr``), then
+in one write transaction the rules of ``enrollment`` (no valid certificate yet; the slip usable
+and its code right, used up here), the new certificate, and the one it replaces marked
+superseded. A refusal after the slip check is recorded and committed, then raised.
+"""
+
+from __future__ import annotations
+
+from sync_server import audit
+from sync_server.certificate_views import latest_certificate
+from sync_server.customers import Principal
+from sync_server.enrollment import already_valid_refusal, take_enrollment_code
+from sync_server.errors import ErrorCode, ServiceError
+from sync_server.host import Host
+from sync_server.info import accepted_terms_version
+from sync_server.issuance import issue_audit_detail, issue_certificate, vet_csr
+from sync_server.models import Certificate
+
+
+def apply(
+    host: Host,
+    principal: Principal,
+    *,
+    enrollment_code: str,
+    terms_accepted: bool,
+    csr_pem: str,
+    terms_version: str | None = None,
+) -> Certificate:
+    """Issue a first (or fresh) certificate against the customer's enrollment slip.
+
+    ``terms_version`` is the version of the terms the customer accepted; ``None`` from a
+    client too old to send it (recorded as unknown), refused when it is not the current one.
+    """
+    customer_id = principal.customer_id
+    if terms_accepted is not True:
+        raise ServiceError(ErrorCode.TERMS_NOT_ACCEPTED, "You must accept the terms to apply.")
+    accepted = accepted_terms_version(terms_version, current=host.settings.info.terms_version)
+    csr = vet_csr(csr_pem, customer_id)
+    now = host.now()
+    issued: Certificate | None = None
+    with audit.attempt(
+        host.db,
+        now=now,
+        action="apply",
+        customer_id=customer_id,
+        device_kind=principal.device_kind,
+    ) as current:
+        session = current.session
+        latest = latest_certificate(session, customer_id)
+        current.refusal = already_valid_refusal(
+            latest, now=now, window=host.settings.renewal_window
+        )
+        if current.refusal is None:
+            taken = take_enrollment_code(
+                host, session, customer_id, enrollment_code, now, consume=True
+            )
+            current.refusal = taken if isinstance(taken, ServiceError) else None
+        if current.refusal is None:
+            issued = issue_certificate(
+                host,
+                session,
+                csr,
+                customer_id=customer_id,
+                not_before=now,
+                not_after=now + host.settings.certificate_validity,
+                via="apply",
+            )
+            if latest is not None and latest.superseded_at is None:
+                latest.superseded_at, latest.superseded_by = now, issued.serial
+                session.add(latest)
+        current.detail = issue_audit_detail(issued, accepted)
+    assert issued is not None
+    return issued

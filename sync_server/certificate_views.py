@@ -1,0 +1,117 @@
+"""Certificate status: the status code a customer's latest certificate has at ``now``, the
+status every route that needs one reads, and the JSON view of a certificate the admin CLI prints
+(the HTTP answers are the wire models', built in ``answers``).
+
+``status_of`` is the rule (pure, ``now`` and the renewal window passed in); everything else
+reads the latest certificate and applies it. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
+
+from sync_client.protocol import StatusCode
+from sync_server.credentials import hash_token
+from sync_server.customers import require_live
+from sync_server.host import Host
+from sync_server.models import Certificate, LoginSession
+
+# -- the rule ---------------------------------------------------------------------------
+
+
+def status_of(cert: Certificate | None, *, now: datetime, window: timedelta) -> StatusCode:
+    """The status code of a customer whose latest certificate is ``cert``, at ``now``.
+
+    ``window`` is the renewal window: a certificate that ends within it is ``expiring``.
+    """
+    if cert is None:
+        return StatusCode.NONE
+    if cert.revoked_at is not None:
+        return StatusCode.REVOKED
+    if cert.not_after <= now:
+        return StatusCode.EXPIRED
+    if cert.not_after - window <= now:
+        return StatusCode.EXPIRING
+    return StatusCode.VALID
+
+
+def certificate_state(cert: Certificate, *, now: datetime, window: timedelta) -> str:
+    """What a certificate object's ``status`` says: its status label, or ``superseded`` once
+    an apply or a renewal replaced it."""
+    if cert.superseded_at:
+        return "superseded"
+    return status_of(cert, now=now, window=window).label
+
+
+# -- reading ----------------------------------------------------------------------------
+
+# Built once: status, apply, renewal and re-download all run it, and building a SELECT costs
+# more Python time than SQLite takes to answer it.
+_LATEST_CERTIFICATE = (
+    select(Certificate)
+    .where(Certificate.customer_id == bindparam("customer_id"))
+    .order_by(col(Certificate.issued_at).desc(), col(Certificate.not_after).desc())
+    .limit(1)
+)
+
+
+def latest_certificate(session: Session, customer_id: str) -> Certificate | None:
+    """The customer's most recently issued certificate, whatever its state."""
+    return session.exec(_LATEST_CERTIFICATE, params={"customer_id": customer_id}).first()
+
+
+@dataclass(frozen=True)
+class Status:
+    customer_id: str
+    code: StatusCode
+    certificate: Certificate | None
+    renewal_opens_at: datetime | None
+
+
+def status_at(
+    customer_id: str, cert: Certificate | None, *, now: datetime, window: timedelta
+) -> Status:
+    """The customer's status with ``cert`` their latest certificate (pure)."""
+    code = status_of(cert, now=now, window=window)
+    opens = cert.not_after - window if cert is not None and code.is_valid else None
+    return Status(customer_id, code, cert, opens)
+
+
+def get_status(host: Host, customer_id: str) -> Status:
+    with host.db.read() as session:
+        cert = latest_certificate(session, customer_id)
+    return status_at(customer_id, cert, now=host.now(), window=host.settings.renewal_window)
+
+
+# The busiest call: the session and the latest certificate in one query, not two (each ORM
+# round trip costs more Python time than SQLite takes to answer it).
+_CALLER_STATUS = (
+    select(LoginSession, Certificate)
+    .outerjoin(Certificate, col(Certificate.customer_id) == col(LoginSession.customer_id))
+    .where(col(LoginSession.token_hash) == bindparam("token_hash"))
+    .order_by(col(Certificate.issued_at).desc(), col(Certificate.not_after).desc())
+    .limit(1)
+)
+
+
+def status_for_token(host: Host, token: str) -> Status:
+    """The status of the customer behind a bearer token, or ``unauthenticated``."""
+    with host.db.read() as session:
+        row = session.exec(_CALLER_STATUS, params={"token_hash": hash_token(token)}).first()
+    now = host.now()
+    login = require_live(row[0] if row else None, now)
+    cert = row[1] if row else None
+    return status_at(login.customer_id, cert, now=now, window=host.settings.renewal_window)
+
+
+def list_certificates(host: Host, customer_id: str | None = None) -> list[Certificate]:
+    """Every certificate (of one customer, or all), oldest first."""
+    with host.db.read() as session:
+        query = select(Certificate).order_by(col(Certificate.issued_at))
+        if customer_id is not None:
+            query = query.where(Certificate.customer_id == customer_id)
+        return list(session.exec(query).all())
