@@ -15,7 +15,7 @@ database (not timed), and drives load from this process. The modules, one concep
     servers.py    server subprocesses, free ports, temporary PostgreSQL databases
     prepare.py    customers, sessions, slips, certificates and CSRs made before timing
     load.py       the closed-loop load generator: K workers, keep-alive, warmed before timing
-    wire.py       the lean HTTP/1.1 client it uses (httpx costs more CPU than the bare server)
+    wire.py       the lean HTTP/1.1 client it uses (httpx2 costs more CPU than the bare server)
     stats.py      samples, medians of runs, percentiles and the printed table
     issuance.py   enrolment over HTTP, the CA's raw signing rate and the login rate
     status.py     the status endpoint beside a bare Starlette endpoint

@@ -16,17 +16,10 @@ from __future__ import annotations
 
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from starlette.exceptions import StarletteDeprecationWarning
-
-# Starlette warns at import that its TestClient prefers httpx2; until the project moves to
-# httpx2 (see the filter in pyproject.toml), httpx still works. The warning is a UserWarning.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
+from starlette.testclient import TestClient
 
 from bench.stats import Run
 from sync_server import crl

@@ -5,7 +5,7 @@ the offered load adapts to the server, and every latency is one request's full r
 client sees it. Each worker opens its connections in a warm-up request before the clock starts,
 so the figures are keep-alive figures. The generator's own CPU time is recorded too: on a
 two-core machine it competes with the server, and the report says how much it took. The client
-is ``bench.wire`` (see there why not httpx).
+is ``bench.wire`` (see there why not httpx2).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class UnexpectedResponse(Exception):
 
 
 class Answer(Protocol):
-    """What ``expect`` reads: ``httpx.Response`` and ``bench.wire.Response`` both have it."""
+    """What ``expect`` reads: ``httpx2.Response`` and ``bench.wire.Response`` both have it."""
 
     @property
     def status_code(self) -> int: ...

@@ -1,6 +1,6 @@
 """Pairing: open slot → upload → phone claims → PC notified, timed from the PC's first call.
 
-Each pairing is two threads with their own keep-alive ``httpx.Client``, as the two devices are:
+Each pairing is two threads with their own keep-alive ``httpx2.Client``, as the two devices are:
 the PC opens a slot, seals a PFX-sized payload for it (``sync_client.envelope.seal``), uploads
 it, hands the slot id to the phone (the QR code) and long-polls
 ``/relay/slots/{id}/events?after=open``; the phone, already logged in and waiting, claims the
@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2
 
 from bench.load import REQUEST_TIMEOUT_SECONDS, UnexpectedResponse, bearer, expect
 from bench.prepare import BenchCustomer
@@ -54,7 +54,7 @@ class _Urls:
         self._cycle = itertools.cycle(urls)
         self._lock = threading.Lock()
 
-    def warm_up(self, client: httpx.Client) -> None:
+    def warm_up(self, client: httpx2.Client) -> None:
         """Open a keep-alive connection to every instance, then wait for the start signal."""
         for url in self.all:
             expect(client.get(url + "/api/v1/policy"), 200)
@@ -75,7 +75,7 @@ def _pc(
     assert customer.certificate_fingerprint is not None
     headers = bearer(customer.pc_token)
     payload = os.urandom(PFX_SIZE)
-    with httpx.Client(timeout=REQUEST_TIMEOUT_SECONDS) as client:
+    with httpx2.Client(timeout=REQUEST_TIMEOUT_SECONDS) as client:
         urls.warm_up(client)
         for _ in range(count):
             started = time.perf_counter()
@@ -117,7 +117,7 @@ def _pc(
                     state = event.json()["state"]
                 if state != "claimed":
                     raise UnexpectedResponse(f"the slot ended {state}, not claimed")
-            except (UnexpectedResponse, httpx.HTTPError) as exc:
+            except (UnexpectedResponse, httpx2.HTTPError) as exc:
                 tally.fail(f"PC: {type(exc).__name__}: {exc}")
                 continue
             elapsed = time.perf_counter() - started
@@ -130,13 +130,13 @@ def _phone(
     customer: BenchCustomer, urls: _Urls, from_pc: queue.Queue[str | None], tally: _Tally
 ) -> None:
     headers = bearer(customer.mobile_token)
-    with httpx.Client(timeout=REQUEST_TIMEOUT_SECONDS) as client:
+    with httpx2.Client(timeout=REQUEST_TIMEOUT_SECONDS) as client:
         # Logged in and connected before the PC starts: "clients already running".
         urls.warm_up(client)
         while (slot_id := from_pc.get()) is not None:
             try:
                 expect(client.post(f"{urls.next()}{SLOTS}/{slot_id}/claim", headers=headers), 200)
-            except (UnexpectedResponse, httpx.HTTPError) as exc:
+            except (UnexpectedResponse, httpx2.HTTPError) as exc:
                 tally.fail(f"phone: {type(exc).__name__}: {exc}")
 
 

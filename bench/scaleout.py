@@ -15,7 +15,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 from sqlalchemy import text
 
 from bench.issuance import APPLY, Enrolment
@@ -60,7 +60,7 @@ class DatabaseCheck:
         )
 
 
-def _code(response: httpx.Response) -> str:
+def _code(response: httpx2.Response) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -74,9 +74,9 @@ async def _race_applies(urls: Sequence[str], enrolments: Sequence[Enrolment]) ->
     wins: list[int] = []
     unexpected: list[str] = []
 
-    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
+    async with httpx2.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
 
-        async def apply(url: str, item: Enrolment, csr_pem: str) -> httpx.Response:
+        async def apply(url: str, item: Enrolment, csr_pem: str) -> httpx2.Response:
             return await client.post(
                 url + APPLY,
                 headers=bearer(item.customer.pc_token),
@@ -109,7 +109,7 @@ async def _race_claims(urls: Sequence[str], customers: Sequence[BenchCustomer]) 
     wins: list[int] = []
     unexpected: list[str] = []
 
-    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
+    async with httpx2.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
 
         async def race(customer: BenchCustomer) -> None:
             async with gate:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_SECONDS = 30.0
@@ -68,7 +68,7 @@ class ServerProcess:
     def wait_ready(self, path: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
         """Poll ``path`` until it answers 200; raise ``BenchError`` if the process dies first."""
         deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.url, timeout=2.0) as client:
+        with httpx2.Client(base_url=self.url, timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise BenchError(
@@ -78,7 +78,7 @@ class ServerProcess:
                 try:
                     if client.get(path).status_code == 200:
                         return
-                except httpx.TransportError:
+                except httpx2.TransportError:
                     pass
                 time.sleep(0.05)
         self.stop()

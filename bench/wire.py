@@ -1,12 +1,12 @@
 """A lean HTTP/1.1 keep-alive client for the load generator, on asyncio streams.
 
-Why not ``httpx.AsyncClient`` here: on this two-core machine it spends about 0.7 ms of CPU per
+Why not ``httpx2.AsyncClient`` here: on this two-core machine it spends about 0.7 ms of CPU per
 request, so a load generator built on it saturates its core at ~1,300 requests/s — below what
 even the bare Starlette endpoint serves (~10,000/s). A benchmark whose client is the bottleneck
 measures the client. This one writes the request bytes itself and reads a ``Content-Length``
 framed answer (what Starlette sends), at a few tens of microseconds per request. It supports
 just what the benchmarks send: ``GET``/``POST``/``PUT`` with an optional JSON body, on
-``http://`` loopback URLs. Pairing and the race checks still use httpx, as the SDK does.
+``http://`` loopback URLs. Pairing and the race checks still use httpx2, as the SDK does.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What every ``mobile-stub`` command is given: the phone's home, the server, the prompts.
 
 ``App`` is one run of the command line, made by the click group from the flags and what
-``main`` was handed (``Launch``: the injected ``httpx.Client`` and standard input of a test,
+``main`` was handed (``Launch``: the injected ``httpx2.Client`` and standard input of a test,
 the environment). A command reads its answers through ``app.prompter`` and returns an
 ``Answer`` (``app.answer(render_…(…))``); the runner prints it.
 """
@@ -22,10 +22,10 @@ from sync_client.cli_runner import Answer
 from sync_client.errors import WrongServer
 from sync_client.prompts import Prompter
 
-# The heavy modules (httpx and the SDK's client) are imported inside the methods that use
+# The heavy modules (httpx2 and the SDK's client) are imported inside the methods that use
 # them, so that `mobile-stub --help` starts fast.
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from mobile_stub.session import PhoneSession
     from sync_client.api import SyncClient
@@ -42,7 +42,7 @@ class App:
     home: PhoneHome
     server_flag: str | None
     as_json: bool
-    http: httpx.Client | None  # injected by tests (Starlette's TestClient); else per command
+    http: httpx2.Client | None  # injected by tests (Starlette's TestClient); else per command
     environ: Mapping[str, str]
     prompter: Prompter
 
@@ -54,7 +54,7 @@ class App:
 
     @contextmanager
     def connect(self, server_url: str, token: str | None = None) -> Iterator[SyncClient]:
-        """A client for ``server_url``; an injected ``httpx.Client`` is used and left open."""
+        """A client for ``server_url``; an injected ``httpx2.Client`` is used and left open."""
         from sync_client.api import SyncClient
 
         if self.http is not None:
@@ -97,7 +97,7 @@ class App:
 class Launch:
     """What ``main`` hands to the click group, and what it learns back from it."""
 
-    http: httpx.Client | None
+    http: httpx2.Client | None
     environ: Mapping[str, str]
     stdin: TextIO | None = None
     app: App | None = None

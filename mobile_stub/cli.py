@@ -50,11 +50,11 @@ from sync_client.cli_text import install_click_translations, localize
 from sync_client.errors import ClientError
 from sync_client.i18n import LANGUAGES, set_language
 
-# The heavy modules (httpx, cryptography, qrcode and PIL, through the phone's keystore, session,
+# The heavy modules (httpx2, cryptography, qrcode and PIL, through the phone's keystore, session,
 # pairing and signing modules) are imported inside the commands that use them, so that
 # `mobile-stub --help` starts fast; a test checks that importing this module loads none of them.
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 PROG = "mobile-stub"
 
@@ -173,13 +173,13 @@ def _localize_commands() -> None:
 def main(
     argv: Sequence[str] | None = None,
     *,
-    http: httpx.Client | None = None,
+    http: httpx2.Client | None = None,
     environ: Mapping[str, str] | None = None,
     stdin: TextIO | None = None,
 ) -> int:
     """Run ``mobile-stub`` with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
-    ``http`` lets tests pass an ``httpx.Client`` bound to a server (Starlette's ``TestClient``
+    ``http`` lets tests pass an ``httpx2.Client`` bound to a server (Starlette's ``TestClient``
     on the real app): every command then talks through it, and it is not closed. ``environ``
     (default ``os.environ``) is where the language, home and server variables are read;
     ``stdin`` (default ``sys.stdin``) where the prompts read their answers.

@@ -10,7 +10,7 @@ The text is in the language of the run, from the catalogue (``msg("phone.…")``
 dates ``certificate_time``, as the original's certificate tables printed them. The JSON object
 is for programs: English, UTC (``sync_client.protocol.format_time``), never translated.
 
-Like the command line, this module imports no heavy module (httpx, cryptography, the QR stack):
+Like the command line, this module imports no heavy module (httpx2, cryptography, the QR stack):
 the types it names come in only for the type checker.
 """
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-import httpx
+import httpx2
 
 from pc_client.errors import NotLoggedIn, PcCode
 from pc_client.messages import msg
@@ -100,7 +100,7 @@ class Context:
     prompter here on purpose: operations take every answer as an argument.
     """
 
-    def __init__(self, options: Options, *, http: httpx.Client | None = None) -> None:
+    def __init__(self, options: Options, *, http: httpx2.Client | None = None) -> None:
         self.options = options
         self.store = Store(
             options.home, pfx_iterations=options.pfx_iterations, checkpoint=self.checkpoint
@@ -179,7 +179,7 @@ class App(Context):
     """
 
     def __init__(
-        self, options: Options, *, http: httpx.Client | None = None, stdin: TextIO | None = None
+        self, options: Options, *, http: httpx2.Client | None = None, stdin: TextIO | None = None
     ) -> None:
         super().__init__(options, http=http)
         self.prompter = Prompter(stdin if stdin is not None else sys.stdin)

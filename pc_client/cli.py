@@ -13,7 +13,7 @@ and exits 70, with the traceback only under ``--debug``; Ctrl-C exits 130. That 
 shared runner's (``sync_client.cli_runner``), the same in all three programs.
 
 Tests call ``main(argv, http=TestClient(app), stdin=io.StringIO(...), environ={...})``: the
-injected ``httpx.Client`` replaces the network, nothing else changes.
+injected ``httpx2.Client`` replaces the network, nothing else changes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from sync_client.errors import ClientError
 from sync_client.i18n import LANGUAGES, set_language
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from pc_client.app import App
 
@@ -140,7 +140,7 @@ Exit status: 0 success; 1 a refusal or error (one line on stderr; with --json al
 class Launch:
     """What ``main`` hands to the click group, and what it learns back from it."""
 
-    http: httpx.Client | None
+    http: httpx2.Client | None
     stdin: TextIO | None
     environ: Mapping[str, str]
     app: App | None = None
@@ -214,7 +214,7 @@ def _remember(launch: Launch) -> None:
 def main(
     argv: Sequence[str] | None = None,
     *,
-    http: httpx.Client | None = None,
+    http: httpx2.Client | None = None,
     stdin: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:

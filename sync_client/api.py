@@ -1,7 +1,7 @@
 """The HTTP calls of docs/PROTOCOL.md, for ``pc_client`` and ``mobile_stub``.
 
-``SyncClient`` wraps an ``httpx.Client``: the CLIs pass a real one (``SyncClient.connect``),
-tests pass Starlette's ``TestClient`` (which is an ``httpx.Client``) and so run against the real
+``SyncClient`` wraps an ``httpx2.Client``: the CLIs pass a real one (``SyncClient.connect``),
+tests pass Starlette's ``TestClient`` (which is an ``httpx2.Client``) and so run against the real
 app in process. Each call takes its method and path from the route table
 (``sync_client.wire.routes``), builds its body with the route's request model and reads the
 answer with its response model, as the server does on its side. Transport failures become
@@ -17,7 +17,7 @@ import binascii
 from datetime import datetime
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 from pydantic import ValidationError
 
 from sync_client.errors import ClientCode, ServerRefused, ServerUnreachable
@@ -75,7 +75,7 @@ __all__ = [
 class SyncClient:
     """One customer's conversation with the server. ``token`` is the session, if logged in."""
 
-    def __init__(self, http: httpx.Client, *, token: str | None = None) -> None:
+    def __init__(self, http: httpx2.Client, *, token: str | None = None) -> None:
         self.http = http
         self.token = token
 
@@ -83,8 +83,8 @@ class SyncClient:
     def connect(
         cls, server_url: str, *, token: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> SyncClient:
-        limits = httpx.Timeout(timeout, read=max(timeout, LONG_POLL_READ_TIMEOUT))
-        return cls(httpx.Client(base_url=server_url.rstrip("/"), timeout=limits), token=token)
+        limits = httpx2.Timeout(timeout, read=max(timeout, LONG_POLL_READ_TIMEOUT))
+        return cls(httpx2.Client(base_url=server_url.rstrip("/"), timeout=limits), token=token)
 
     @property
     def server_url(self) -> str:
@@ -111,7 +111,7 @@ class SyncClient:
         body: WireRequest | None = None,
         params: dict[str, str] | None = None,
         **path: str,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         headers = {}
         if route.session is not None and self.token is not None:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -120,7 +120,7 @@ class SyncClient:
             response = self.http.request(
                 route.method, route.url(**path), json=json, params=params, headers=headers
             )
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise ServerUnreachable(
                 msg("sdk.api.unreachable", url=self.server_url, kind=type(exc).__name__)
             ) from exc
@@ -317,7 +317,7 @@ def _given(**fields: str | None) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-def _refusal(response: httpx.Response) -> ServerRefused:
+def _refusal(response: httpx2.Response) -> ServerRefused:
     try:
         body = ErrorResponse.model_validate_json(response.content)
     except ValidationError:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 STARTUP_TIMEOUT = 20.0
 
@@ -122,9 +122,9 @@ def _wait_healthy(server: ServerProcess) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"sync-server exited early:\n{server.log()}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200:
+            if httpx2.get(f"{server.url}/healthz", timeout=1.0).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         time.sleep(0.1)
     raise RuntimeError(

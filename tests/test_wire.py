@@ -1,6 +1,6 @@
 """The wire models on their own (no server): the one time form, base64, closed requests and open
 responses, how a refusal is worded, the route table; and the SDK reading answers of the wrong
-shape (a fake server at the HTTP edge, ``httpx.MockTransport``)."""
+shape (a fake server at the HTTP edge, ``httpx2.MockTransport``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-import httpx
+import httpx2
 import pytest
 from pydantic import ValidationError
 
@@ -146,14 +146,14 @@ def test_the_route_table_names_each_route_once() -> None:
 # -- the SDK against answers of the wrong shape ----------------------------------------------
 
 
-def sdk_answering(handler: Callable[[httpx.Request], httpx.Response]) -> SyncClient:
-    client = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://127.0.0.1:9")
+def sdk_answering(handler: Callable[[httpx2.Request], httpx2.Response]) -> SyncClient:
+    client = httpx2.Client(transport=httpx2.MockTransport(handler), base_url="http://127.0.0.1:9")
     return SyncClient(client, token="t")
 
 
-def answer(body: Any, status: int = 200) -> Callable[[httpx.Request], httpx.Response]:
+def answer(body: Any, status: int = 200) -> Callable[[httpx2.Request], httpx2.Response]:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return lambda request: httpx.Response(status, content=content)
+    return lambda request: httpx2.Response(status, content=content)
 
 
 @pytest.mark.parametrize(
@@ -182,11 +182,11 @@ def test_a_refusal_is_read_with_its_code_and_details() -> None:
 
 
 def test_the_sdk_sends_what_the_models_say() -> None:
-    sent: list[httpx.Request] = []
+    sent: list[httpx2.Request] = []
 
-    def record(request: httpx.Request) -> httpx.Response:
+    def record(request: httpx2.Request) -> httpx2.Response:
         sent.append(request)
-        return httpx.Response(
+        return httpx2.Response(
             201,
             json={"order_id": "1", "accepted_at": "2026-11-25T10:00:00Z", "serial": "12"},
         )

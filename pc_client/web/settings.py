@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2
 
 from pc_client.app import Options
 from sync_client.i18n import Language
@@ -39,7 +39,7 @@ class WebSettings:
     port: int
     language: Language
     launch_secret: str = field(default_factory=new_launch_secret)
-    http: httpx.Client | None = None  # tests only: the server in process
+    http: httpx2.Client | None = None  # tests only: the server in process
     on_close: Callable[[], None] = _nothing
 
     def __repr__(self) -> str:

@@ -3,7 +3,7 @@
 Nothing here imports ``pc_client``: a customer gets a certificate the way the PC would (key +
 CSR on "the PC", ``apply`` through the SDK), and the PC half of pairing is
 ``sync_client.pairing.send_pfx``. The phone is ``mobile_stub.cli.main`` with Starlette's
-``TestClient`` injected as its ``httpx.Client``. The only fake is the clock.
+``TestClient`` injected as its ``httpx2.Client``. The only fake is the clock.
 """
 
 from __future__ import annotations
@@ -11,17 +11,16 @@ from __future__ import annotations
 import io
 import json
 import sys
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from cryptography import x509
-from starlette.exceptions import StarletteDeprecationWarning
+from starlette.testclient import TestClient
 
 from mobile_stub.cli import main
 from sync_client.api import SyncClient
@@ -34,11 +33,6 @@ from sync_server.enrollment import issue_enrollment_code
 from sync_server.host import Host, open_host
 from sync_server.models import RelaySlot
 from sync_server.settings import Settings
-
-with warnings.catch_warnings():
-    # starlette 1.x nudges towards httpx2 at import; its TestClient is still an httpx.Client.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
 
 CUSTOMER_A = "A123456789"
 CUSTOMER_B = "B123456780"
@@ -83,7 +77,7 @@ class World:
         )
         self.host: Host = open_host(settings, clock=clock)
         self.http = TestClient(create_app(self.host))
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
         self.http.event_hooks = {"request": [self.requests.append], "response": []}
 
     @property

@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 import mobile_stub
@@ -97,18 +97,18 @@ def test_the_home_flag_beats_the_environment(
     assert not env_home.exists()  # reading commands create nothing
 
 
-def _transport_failing_with(error: Exception) -> httpx.Client:
-    def handler(request: httpx.Request) -> httpx.Response:
+def _transport_failing_with(error: Exception) -> httpx2.Client:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         raise error
 
-    return httpx.Client(transport=httpx.MockTransport(handler), base_url="http://127.0.0.1:9")
+    return httpx2.Client(transport=httpx2.MockTransport(handler), base_url="http://127.0.0.1:9")
 
 
 def test_unreachable_server_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("password\n"))
-    with _transport_failing_with(httpx.ConnectError("refused")) as http:
+    with _transport_failing_with(httpx2.ConnectError("refused")) as http:
         rc = main(["--home", str(tmp_path), "login", "A123456789"], http=http)
     captured = capsys.readouterr()
     assert rc == 1

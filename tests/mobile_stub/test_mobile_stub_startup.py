@@ -10,10 +10,10 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-# httpx, cryptography and the QR stack (qrcode, PIL, zxingcpp), and the phone's modules that
+# httpx2, cryptography and the QR stack (qrcode, PIL, zxingcpp), and the phone's modules that
 # pull them in.
 HEAVY = (
-    "httpx",
+    "httpx2",
     "cryptography",
     "qrcode",
     "PIL",

@@ -1,7 +1,7 @@
 """Helpers for the pc-client tests (the fixtures in conftest.py build them).
 
 ``Server`` is the real app (real CA, temporary SQLite, a clock the test can move) behind
-Starlette's ``TestClient``, which is an ``httpx.Client``: ``pc_client.cli.main(http=...)`` uses
+Starlette's ``TestClient``, which is an ``httpx2.Client``: ``pc_client.cli.main(http=...)`` uses
 it instead of the network. ``Pc`` is one computer (one store folder) running ``pc-client``
 commands in process, answers piped as if standard input were not a terminal.
 """
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -113,7 +113,7 @@ class Pc:
         *args: str,
         input: str = "",
         json_output: bool = True,
-        http: httpx.Client | None = None,
+        http: httpx2.Client | None = None,
         home: bool = True,
     ) -> Run:
         argv = [*(["--home", str(self.home)] if home else []), *(["--json"] if json_output else [])]
@@ -165,33 +165,33 @@ class Pc:
         }
 
 
-class DropResponse(httpx.BaseTransport):
+class DropResponse(httpx2.BaseTransport):
     """A network that delivers the request to the server, then loses the answer (once).
 
     A fake at the true external edge: the server really handles the request; only the reply
     on its way back to the PC is cut, the way a dropped connection would cut it.
     """
 
-    def __init__(self, inner: httpx.Client, path: str, *, deliver: bool = True) -> None:
+    def __init__(self, inner: httpx2.Client, path: str, *, deliver: bool = True) -> None:
         self.inner = inner
         self.path = path
         self.deliver = deliver
         self.dropped = 0
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.url.path == self.path and self.dropped == 0:
             self.dropped += 1
             if self.deliver:
                 self.inner.send(request).read()
-            raise httpx.ReadError("connection reset", request=request)
+            raise httpx2.ReadError("connection reset", request=request)
         response = self.inner.send(request)
-        return httpx.Response(
+        return httpx2.Response(
             response.status_code, headers=response.headers, content=response.read()
         )
 
 
-def dropping_client(server: Server, path: str, *, deliver: bool = True) -> httpx.Client:
-    """An ``httpx.Client`` to ``server`` that loses the first answer from ``path``."""
-    return httpx.Client(
+def dropping_client(server: Server, path: str, *, deliver: bool = True) -> httpx2.Client:
+    """An ``httpx2.Client`` to ``server`` that loses the first answer from ``path``."""
+    return httpx2.Client(
         transport=DropResponse(server.http, path, deliver=deliver), base_url="http://testserver"
     )

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypedDict
 
-import httpx
+import httpx2
 import pytest
 from keyring_backend import FileKeyring
 from pc_harness import (
@@ -72,7 +72,7 @@ def silent(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) 
     assert (captured.out, captured.err) == ("", ""), "an operation printed"
 
 
-def make_context(pc: Pc, http: httpx.Client | None = None) -> Context:
+def make_context(pc: Pc, http: httpx2.Client | None = None) -> Context:
     """What the page builds: a ``Context`` on the PC's store folder, without a prompter."""
     options = Options.build(
         home=str(pc.home), server_url=None, as_json=False, debug=False, environ=pc.environ

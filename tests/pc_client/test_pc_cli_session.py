@@ -7,7 +7,7 @@ import json
 import stat
 from datetime import timedelta
 
-import httpx
+import httpx2
 import pytest
 from pc_harness import CUSTOMER, LOGIN_PASSWORD, PFX_PASSWORD, Pc, Server
 
@@ -134,11 +134,11 @@ def test_relogin_replaces_and_ends_the_previous_session(pc: Pc) -> None:
     assert response.status_code == 401
 
 
-def _unreachable() -> httpx.Client:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
+def _unreachable() -> httpx2.Client:
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
 
-    return httpx.Client(transport=httpx.MockTransport(refuse), base_url="http://127.0.0.1:9")
+    return httpx2.Client(transport=httpx2.MockTransport(refuse), base_url="http://127.0.0.1:9")
 
 
 def test_unreachable_server_is_named_in_one_line(pc: Pc) -> None:
@@ -190,10 +190,10 @@ def test_usage_errors_exit_2(pc: Pc) -> None:
 
 
 def test_unexpected_errors_are_one_line_unless_debug(pc: Pc) -> None:
-    def explode(request: httpx.Request) -> httpx.Response:
+    def explode(request: httpx2.Request) -> httpx2.Response:
         raise RuntimeError("boom")
 
-    broken = httpx.Client(transport=httpx.MockTransport(explode), base_url="http://testserver")
+    broken = httpx2.Client(transport=httpx2.MockTransport(explode), base_url="http://testserver")
 
     quiet = pc.run("login", CUSTOMER, input="x\n", json_output=False, http=broken)
     assert quiet.code == 70

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from keyring_backend import FileKeyring
 from pc_harness import CUSTOMER, Pc, Server
@@ -135,10 +135,10 @@ def test_a_hidden_folder_cannot_be_fixed(
 
 
 def test_an_unreachable_server_names_the_url(enrolled: Pc, credential_store: object) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused", request=request)
 
-    offline = httpx.Client(transport=httpx.MockTransport(refuse), base_url="http://10.9.9.9:1")
+    offline = httpx2.Client(transport=httpx2.MockTransport(refuse), base_url="http://10.9.9.9:1")
 
     result = enrolled.run("doctor", http=offline)
 

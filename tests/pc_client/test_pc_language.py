@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
+import httpx2
 import pytest
 from pc_harness import (
     CUSTOMER,
@@ -344,7 +344,7 @@ class Walk:
         self.outputs: list[tuple[str, str]] = []
 
     def run(
-        self, *args: str, input: str = "", ok: bool = True, http: httpx.Client | None = None
+        self, *args: str, input: str = "", ok: bool = True, http: httpx2.Client | None = None
     ) -> Run:
         result = self.pc.run(*self.lang, *args, input=input, json_output=False, http=http)
         if ok:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from pc_harness import CUSTOMER, LOGIN_PASSWORD, PFX_PASSWORD, Pc, Server
 from sqlmodel import select
@@ -51,9 +51,9 @@ WRONG_PASSWORD = "notmypass9"
 class Wire:
     """Every request either side sent: method, full URL, headers and body."""
 
-    requests: list[httpx.Request] = field(default_factory=list)
+    requests: list[httpx2.Request] = field(default_factory=list)
 
-    def hook(self, request: httpx.Request) -> None:
+    def hook(self, request: httpx2.Request) -> None:
         request.read()
         self.requests.append(request)
 
@@ -71,7 +71,7 @@ class Wire:
             assert key not in request.content
 
 
-def _listen(client: httpx.Client, wire: Wire) -> None:
+def _listen(client: httpx2.Client, wire: Wire) -> None:
     client.event_hooks = {"request": [wire.hook], "response": []}
 
 
@@ -195,7 +195,7 @@ def test_the_phone_takes_the_certificate_and_the_key_never_travels(
     assert "/relay/slots" in "".join(wire.paths())
     wire.assert_never_carried(texts, key)
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
-    assert "/relay/slots/" in logged  # httpx did log the requests (so the check means something)
+    assert "/relay/slots/" in logged  # httpx2 did log the requests (so the check means something)
     for text in texts:
         assert text not in logged
         assert text not in run.err
@@ -392,27 +392,27 @@ def test_timeout_cancels_the_qr_code(enrolled: Pc, server: Server) -> None:
     assert ("relay_cancel", "ok") in server.audit_actions()
 
 
-class FailWhileWaiting(httpx.BaseTransport):
+class FailWhileWaiting(httpx2.BaseTransport):
     """While ``pc-client`` sits in its long-poll, ``failure`` strikes (once): the user presses
     Ctrl-C, or the network goes away."""
 
-    def __init__(self, inner: httpx.Client, failure: BaseException) -> None:
+    def __init__(self, inner: httpx2.Client, failure: BaseException) -> None:
         self.inner = inner
         self.failure: BaseException | None = failure
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.url.path.endswith("/events") and self.failure is not None:
             failure, self.failure = self.failure, None
             raise failure
         response = self.inner.send(request)
-        return httpx.Response(
+        return httpx2.Response(
             response.status_code, headers=response.headers, content=response.read()
         )
 
 
-def _failing(server: Server, failure: BaseException) -> httpx.Client:
+def _failing(server: Server, failure: BaseException) -> httpx2.Client:
     transport = FailWhileWaiting(server.http, failure)
-    return httpx.Client(transport=transport, base_url="http://testserver")
+    return httpx2.Client(transport=transport, base_url="http://testserver")
 
 
 def test_ctrl_c_cancels_the_qr_code_and_exits_130(enrolled: Pc, server: Server) -> None:
@@ -431,7 +431,7 @@ def test_ctrl_c_cancels_the_qr_code_and_exits_130(enrolled: Pc, server: Server) 
 def test_a_network_failure_while_waiting_cancels_and_cleans_up(
     enrolled: Pc, server: Server
 ) -> None:
-    http = _failing(server, httpx.ConnectError("network is unreachable"))
+    http = _failing(server, httpx2.ConnectError("network is unreachable"))
 
     run = enrolled.run("pair", input=f"{PFX_PASSWORD}\n", http=http)
 

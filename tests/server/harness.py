@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from sqlmodel import SQLModel, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -53,7 +53,7 @@ def _error_statuses() -> dict[str, int]:
 ERROR_STATUS = _error_statuses()
 
 
-def assert_error_shape(response: httpx.Response) -> dict[str, Any]:
+def assert_error_shape(response: httpx2.Response) -> dict[str, Any]:
     """A refusal has exactly ``error``, ``message`` and maybe ``details``; returns the body."""
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
@@ -66,7 +66,7 @@ def assert_error_shape(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def refused(response: httpx.Response, code: str) -> dict[str, Any]:
+def refused(response: httpx2.Response, code: str) -> dict[str, Any]:
     """Assert that ``response`` is the refusal ``code`` with the status docs/PROTOCOL.md gives."""
     body = assert_error_shape(response)
     assert body["error"] == code, body
@@ -170,7 +170,7 @@ class ServerHarness:
         )
         return Enrolled(customer_id, sdk, key, issued)
 
-    def post(self, path: str, token: str | None, body: Any = None) -> httpx.Response:
+    def post(self, path: str, token: str | None, body: Any = None) -> httpx2.Response:
         """A raw JSON POST to ``/api/v1<path>``, for tests that look at the status and body."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return self.client.post(f"/api/v1{path}", json=body, headers=headers)
@@ -187,12 +187,12 @@ class ServerHarness:
         return sorted(self.rows(AuditEvent, **where), key=lambda e: e.id or 0)
 
 
-def race(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
+def race(*calls: Callable[[], httpx2.Response]) -> list[httpx2.Response]:
     """Run the calls on threads released at the same moment; their responses, in order."""
     barrier = threading.Barrier(len(calls))
-    results: list[httpx.Response | BaseException | None] = [None] * len(calls)
+    results: list[httpx2.Response | BaseException | None] = [None] * len(calls)
 
-    def run(index: int, call: Callable[[], httpx.Response]) -> None:
+    def run(index: int, call: Callable[[], httpx2.Response]) -> None:
         try:
             barrier.wait(timeout=10)
             results[index] = call()
@@ -207,5 +207,5 @@ def race(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    assert all(isinstance(r, httpx.Response) for r in results)
+    assert all(isinstance(r, httpx2.Response) for r in results)
     return results  # type: ignore[return-value]

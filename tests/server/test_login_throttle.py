@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from alembic import command
 from sqlmodel import select
@@ -38,7 +38,7 @@ STRANGER = "198.51.100.7"
 HOME = "203.0.113.20"  # where the customer logs in from
 WRONG = "wrong password"
 
-Login = Callable[..., httpx.Response]
+Login = Callable[..., httpx2.Response]
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def from_address(server: ServerHarness) -> Iterator[Login]:
     """``login(address, customer_id, password)`` from a client at ``address``."""
     clients: dict[str, TestClient] = {}
 
-    def login(address: str, customer_id: str, password: str = PASSWORD) -> httpx.Response:
+    def login(address: str, customer_id: str, password: str = PASSWORD) -> httpx2.Response:
         if address not in clients:
             clients[address] = TestClient(server.app, client=(address, 40000))
         body = {"customer_id": customer_id, "password": password, "device_kind": "pc"}

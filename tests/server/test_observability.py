@@ -220,7 +220,7 @@ def test_every_request_leaves_one_json_line(server: ServerHarness, json_log: io.
     first, second, third = access
     assert first["request_id"] == "lb-7f3a" and first["status"] == 200
     assert second["request_id"] == echoed.headers["x-request-id"]
-    server_lines = [line for line in lines if line["logger"] != "httpx"]  # the client's own
+    server_lines = [line for line in lines if line["logger"] != "httpx2"]  # the client's own
     assert third["status"] == 401 and "some-slot-id" not in json.dumps(server_lines)
     for line in access:
         assert line["timestamp"].endswith("Z") and line["level"] == "info"

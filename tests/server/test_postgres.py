@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-import httpx
+import httpx2
 import psycopg
 import pytest
 from cryptography import x509
@@ -120,7 +120,7 @@ def instances(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         host_b.db.dispose()
 
 
-def one_winner(responses: list[httpx.Response], won: int, *lost: str) -> httpx.Response:
+def one_winner(responses: list[httpx2.Response], won: int, *lost: str) -> httpx2.Response:
     """Exactly one response is the success ``won``; the others are refusals among ``lost``."""
     winners = [r for r in responses if r.status_code == won]
     assert len(winners) == 1, [(r.status_code, r.json()) for r in responses]

@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from sync_client.api import SyncClient
@@ -47,16 +47,16 @@ def open_slot(server: ServerHarness, enrolled: Enrolled, fingerprint: str | None
     return server.post("/relay/slots", enrolled.sdk.token, {"certificate_fingerprint": fingerprint})
 
 
-def upload(server: ServerHarness, sdk: SyncClient, slot_id: str, data: bytes) -> httpx.Response:
+def upload(server: ServerHarness, sdk: SyncClient, slot_id: str, data: bytes) -> httpx2.Response:
     body = {"ciphertext": base64.b64encode(data).decode()}
     return server.client.put(f"{SLOTS}/{slot_id}/ciphertext", json=body, headers=bearer(sdk))
 
 
-def claim(server: ServerHarness, sdk: SyncClient, slot_id: str) -> httpx.Response:
+def claim(server: ServerHarness, sdk: SyncClient, slot_id: str) -> httpx2.Response:
     return server.client.post(f"{SLOTS}/{slot_id}/claim", headers=bearer(sdk))
 
 
-def events(server: ServerHarness, sdk: SyncClient, slot_id: str, **params: Any) -> httpx.Response:
+def events(server: ServerHarness, sdk: SyncClient, slot_id: str, **params: Any) -> httpx2.Response:
     query = {"after": "open", "wait": "0", **params}
     return server.client.get(f"{SLOTS}/{slot_id}/events", params=query, headers=bearer(sdk))
 

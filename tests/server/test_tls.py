@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -82,16 +82,16 @@ def test_serve_speaks_tls_with_the_operators_certificate(tmp_path: Path) -> None
         while True:
             assert process.poll() is None, (tmp_path / "server.log").read_text()
             try:
-                response = httpx.get(f"{url}/readyz", verify=trusted, timeout=1)
+                response = httpx2.get(f"{url}/readyz", verify=trusted, timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
                 time.sleep(0.1)
         assert response.status_code == 200 and response.json()["status"] == "ready"
-        with pytest.raises(httpx.ConnectError):  # a client that does not trust it
-            httpx.get(f"{url}/healthz", timeout=2)
-        with pytest.raises(httpx.TransportError):  # plain HTTP is not answered
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        with pytest.raises(httpx2.ConnectError):  # a client that does not trust it
+            httpx2.get(f"{url}/healthz", timeout=2)
+        with pytest.raises(httpx2.TransportError):  # plain HTTP is not answered
+            httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)

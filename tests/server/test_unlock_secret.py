@@ -129,12 +129,12 @@ def test_the_secret_is_in_no_audit_row_log_line_repr_or_database_file(
 
 def test_the_sdk_refuses_a_malformed_answer(server: ServerHarness) -> None:
     """A secret of the wrong size is a broken server, not something to seal a key under."""
-    import httpx
+    import httpx2
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"unlock_secret": "c2hvcnQ"})
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json={"unlock_secret": "c2hvcnQ"})
 
-    sdk = SyncClient(httpx.Client(transport=httpx.MockTransport(answer), base_url="http://x"))
+    sdk = SyncClient(httpx2.Client(transport=httpx2.MockTransport(answer), base_url="http://x"))
     with pytest.raises(ServerRefused) as caught:
         sdk.unlock_secret()
     assert caught.value.code == "bad_response"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from starlette.testclient import TestClient
 
 from pc_client.app import Options
@@ -55,20 +55,20 @@ class Page:
     def home(self) -> Path:
         return self.settings.options.home
 
-    def launch(self) -> httpx.Response:
+    def launch(self) -> httpx2.Response:
         return self.client.get(f"/launch/{self.settings.launch_secret}")
 
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+    def get(self, path: str, **kwargs: Any) -> httpx2.Response:
         return self.client.get(path, **kwargs)
 
-    def post(self, path: str, data: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    def post(self, path: str, data: dict[str, str] | None = None, **kwargs: Any) -> httpx2.Response:
         headers = {"Origin": BASE, **kwargs.pop("headers", {})}
         return self.client.post(path, data=data or {}, headers=headers, **kwargs)
 
-    def login(self) -> httpx.Response:
+    def login(self) -> httpx2.Response:
         return self.post("/login", {"customer_id": CUSTOMER, "password": LOGIN_PASSWORD})
 
-    def apply(self, slip: str, password: str = PFX_PASSWORD) -> httpx.Response:
+    def apply(self, slip: str, password: str = PFX_PASSWORD) -> httpx2.Response:
         assert self.post("/apply", {"enrollment_code": slip}).status_code == 200
         assert self.post("/apply/terms", {"agree": "yes"}).status_code == 200
         return self.post(
