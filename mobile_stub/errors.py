@@ -5,7 +5,6 @@
     ├── WrongServer (sync_client)         ``--server`` is not the session's server
     ├── PasswordNotRemembered (sync_client)  setting 3, but no PFX password is kept
     └── PhoneError                        something about the phone's own state or input
-        ├── NoInput                       a prompt found standard input at its end (``no_input``)
         ├── PhoneStoreCorrupt             a file in the phone's home cannot be read back
         ├── NoCertificateOnPhone          the keystore has no certificate for the customer
         ├── NoPendingPairing              ``pair --retry`` with nothing received
@@ -33,7 +32,6 @@ from sync_client.errors import ClientError, NotLoggedIn
 
 __all__ = [
     "NoCertificateOnPhone",
-    "NoInput",
     "NoPendingPairing",
     "NotLoggedIn",
     "PairingRefused",
@@ -47,7 +45,6 @@ class PhoneCode(StrEnum):
     """The codes of the phone's own refusals."""
 
     PHONE_ERROR = "phone_error"
-    NO_INPUT = "no_input"
     PHONE_STORE_CORRUPT = "phone_store_corrupt"
     NO_CERTIFICATE_ON_PHONE = "no_certificate_on_phone"
     NO_PENDING_PAIRING = "no_pending_pairing"
@@ -57,10 +54,6 @@ class PhoneCode(StrEnum):
 
 class PhoneError(ClientError):
     code = PhoneCode.PHONE_ERROR
-
-
-class NoInput(PhoneError):
-    code = PhoneCode.NO_INPUT
 
 
 class PhoneStoreCorrupt(PhoneError):

@@ -15,11 +15,11 @@ import pytest
 
 import mobile_stub
 from mobile_stub.cli import main
-from mobile_stub.errors import NoInput
 from mobile_stub.prompts import read_secret
 from mobile_stub.store import PhoneHome, default_home
 from mobile_stub.verdict import match_verdict
 from sync_client.api import HostCertificate, HostStatus
+from sync_client.errors import InputMissing
 
 PACKAGE_DIR = Path(mobile_stub.__file__).resolve().parent
 
@@ -70,9 +70,9 @@ def test_prompts_read_one_line_each_in_order(monkeypatch: pytest.MonkeyPatch) ->
     assert read_secret("A") == "first"
     assert read_secret("B") == ""  # an empty line is an (empty) answer
     assert read_secret("C") == "third"
-    with pytest.raises(NoInput) as exc:
+    with pytest.raises(InputMissing) as exc:
         read_secret("PFX password")
-    assert exc.value.code == "no_input"
+    assert exc.value.code == "input_missing"
 
 
 def test_home_comes_from_the_environment_else_the_data_folder(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def test_setting_2_asks_on_the_first_order_after_each_login(paired: Phone) -> No
     assert paired.run("logout").rc == 0
     paired.login(CUSTOMER_A)
     not_typed = paired.run(*ORDER)
-    assert not_typed.rc == 1 and not_typed.code == "no_input"
+    assert not_typed.rc == 1 and not_typed.code == "input_missing"
     typed = paired.run(*ORDER, input=PFX_PASSWORD + "\n")
     assert typed.rc == 0 and typed.json["password_asked"] is True
 
@@ -104,7 +104,7 @@ def test_a_copy_of_the_phone_s_files_is_useless_after_logout(
     shutil.rmtree(paired.home)
     shutil.copytree(copy, paired.home)
     posted = _orders_posted(world)
-    assert paired.run(*ORDER).code == "no_input"  # asks: the kept key did not open
+    assert paired.run(*ORDER).code == "input_missing"  # asks: the kept key did not open
     assert _orders_posted(world) == posted
 
 
@@ -113,7 +113,7 @@ def test_a_new_login_forgets_the_key_kept_for_the_previous_one(paired: Phone) ->
     assert paired.run(*ORDER).json["password_asked"] is False
     paired.login(CUSTOMER_A)  # no logout in between
     assert not (paired.home / "session-key").exists()
-    assert paired.run(*ORDER).code == "no_input"
+    assert paired.run(*ORDER).code == "input_missing"
 
 
 def test_a_damaged_kept_key_means_asking_again(paired: Phone) -> None:
@@ -122,7 +122,7 @@ def test_a_damaged_kept_key_means_asking_again(paired: Phone) -> None:
     damaged = bytearray(kept.read_bytes())
     damaged[20] ^= 1
     kept.write_bytes(bytes(damaged))
-    assert paired.run(*ORDER).code == "no_input"
+    assert paired.run(*ORDER).code == "input_missing"
     again = paired.run(*ORDER, input=PFX_PASSWORD + "\n")
     assert again.rc == 0 and again.json["password_asked"] is True
     assert paired.run(*ORDER).json["password_asked"] is False
@@ -155,7 +155,7 @@ def test_setting_1_asks_on_every_order_from_the_next_login(paired: Phone, world:
         result = paired.run(*ORDER, input=PFX_PASSWORD + "\n")
         assert result.rc == 0 and result.json["password_asked"] is True
     posted = _orders_posted(world)
-    assert paired.run(*ORDER).code == "no_input"
+    assert paired.run(*ORDER).code == "input_missing"
     assert _orders_posted(world) == posted
 
 
@@ -228,7 +228,7 @@ def test_a_wrong_password_sends_no_order(paired: Phone, world: World) -> None:
     assert result.rc == 1 and result.code == "wrong_password"
     assert _orders_posted(world) == posted
     # Nothing was unlocked for the session by the failed attempt.
-    assert paired.run(*ORDER).code == "no_input"
+    assert paired.run(*ORDER).code == "input_missing"
 
 
 def test_order_without_a_certificate_on_the_phone(alice: Customer, phone: Phone) -> None:
@@ -289,7 +289,7 @@ def test_login_failures(world: World, alice: Customer, phone: Phone) -> None:
     assert invalid.code == "invalid_national_id"
     assert invalid.unread_input == LOGIN_PASSWORD + "\n"  # refused before the prompt
 
-    assert phone.run("login", CUSTOMER_A).code == "no_input"
+    assert phone.run("login", CUSTOMER_A).code == "input_missing"
 
 
 def test_login_session_file_is_private_and_logout_ends_it(
