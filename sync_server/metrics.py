@@ -29,11 +29,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from sync_client.codes import ErrorCode
 from sync_server.crl import revocation_count
 from sync_server.db import Event
 from sync_server.host import Host
 
-LOGIN_OUTCOMES = {"ok": "ok", "login_failed": "failed", "account_locked": "locked"}
+LOGIN_OUTCOMES = {"ok": "ok", ErrorCode.LOGIN_FAILED: "failed", ErrorCode.ACCOUNT_LOCKED: "locked"}
 RELAY_EVENTS = {
     "relay_open": "opened",
     "relay_claim": "claimed",
@@ -41,11 +42,11 @@ RELAY_EVENTS = {
     "relay_cancel": "cancelled",
 }
 ENROLLMENT_FAILURES = (
-    "enrollment_code_invalid",
-    "enrollment_code_locked",
-    "enrollment_code_expired",
-    "enrollment_code_used",
-    "enrollment_code_superseded",
+    ErrorCode.ENROLLMENT_CODE_INVALID,
+    ErrorCode.ENROLLMENT_CODE_LOCKED,
+    ErrorCode.ENROLLMENT_CODE_EXPIRED,
+    ErrorCode.ENROLLMENT_CODE_USED,
+    ErrorCode.ENROLLMENT_CODE_SUPERSEDED,
 )
 
 

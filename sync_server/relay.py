@@ -143,7 +143,7 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
             now,
             "relay_open",
             slot.id,
-            "ok" if current else "certificate_not_current",
+            "ok" if current else ErrorCode.CERTIFICATE_NOT_CURRENT,
         )
     if not current:
         raise ServiceError(

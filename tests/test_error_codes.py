@@ -1,4 +1,4 @@
-"""The clients' error vocabulary: every code defined once, none spelled at a raise site.
+"""The error vocabularies: every code defined once, none spelled at a raise site.
 
 - the server's codes (``sync_client.codes.ErrorCode``) and the clients' own (``ClientCode``,
   ``PcCode``, ``PhoneCode``) share no value: one code names one condition;
@@ -6,6 +6,8 @@
   lives in its package's ``errors.py``;
 - no call passes ``code="…"`` and no comparison reads ``x.code == "…"`` in the client packages
   or the server's command lines (a code is found by grep for its member, once);
+- across all four packages, each code of every vocabulary (``ConfigCode`` too) is spelled as a
+  string exactly once: where its enum defines it;
 - every ``ErrorCode`` a customer can meet has a sentence in both languages, and the catalogue's
   ``error.<code>`` ids are exactly those (docs/PROTOCOL.md's table: ``tests/test_catalogue.py``).
 """
@@ -123,3 +125,24 @@ def test_every_error_code_has_a_sentence_in_both_languages(language: Language) -
         if code not in OPERATOR_CODES and not has_message(f"error.{code}", language)
     ]
     assert missing == []
+
+
+def test_grep_finds_each_code_spelled_once_where_it_is_defined() -> None:
+    # Every code of every vocabulary, the server's configuration codes too, appears as a string
+    # literal exactly once in the product's source: in its enum. Anywhere else it would be a
+    # second definition that could drift (a metrics label map, a form's field map...).
+    from sync_server.errors import ConfigCode
+
+    vocabularies = (*VOCABULARIES, ConfigCode)
+    codes = {member.value for vocabulary in vocabularies for member in vocabulary}
+    spelled: Counter[str] = Counter()
+    where: dict[str, list[str]] = {}
+    for package in ("sync_server", "sync_client", "pc_client", "mobile_stub"):
+        for path in (ROOT / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and node.value in codes:
+                    spelled[node.value] += 1
+                    where.setdefault(node.value, []).append(f"{path.name}:{node.lineno}")
+    assert {code: where[code] for code, n in spelled.items() if n != 1} == {}
+    assert set(spelled) == codes

@@ -49,7 +49,7 @@ from sync_client.pfx import LoadedPfx
 from sync_client.protocol import csr_sha256, parse_time, renewal_message
 
 # A retry whose challenge never reached the server (or expired unused) starts afresh.
-_STALE_CHALLENGE = ("challenge_expired", "challenge_invalid")
+_STALE_CHALLENGE = (ErrorCode.CHALLENGE_EXPIRED, ErrorCode.CHALLENGE_INVALID)
 
 
 @dataclass(frozen=True, repr=False)

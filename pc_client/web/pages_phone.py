@@ -28,9 +28,9 @@ from pc_client.web.forms import Errors, error_of, read_form, text
 from pc_client.web.pages_session import see_other
 from pc_client.web.render import Web
 from pc_client.web.state import OpenPairing
-from sync_client.errors import ClientError
+from sync_client.errors import ClientCode, ClientError
 
-PAIR_FIELDS = {"wrong_password": "password"}
+PAIR_FIELDS: dict[str, str] = {ClientCode.WRONG_PASSWORD: "password"}
 POLL_SECONDS = 1.5
 
 

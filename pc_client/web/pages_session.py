@@ -11,6 +11,7 @@ GET  /                  憑證查詢暨憑證資料檢核: ``operations.status.g
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -32,14 +33,15 @@ from pc_client.web.views import (
     verdict_is_match,
     verdict_sentence,
 )
+from sync_client.codes import ErrorCode
 from sync_client.errors import ClientError
 from sync_client.i18n import LANGUAGES, parse_language
 
 # Which field a login refusal is about (by its code).
-LOGIN_FIELDS = {
-    "invalid_national_id": "customer_id",
-    "login_failed": "password",
-    "account_locked": "password",
+LOGIN_FIELDS: Mapping[str, str] = {
+    ErrorCode.INVALID_NATIONAL_ID: "customer_id",
+    ErrorCode.LOGIN_FAILED: "password",
+    ErrorCode.ACCOUNT_LOCKED: "password",
 }
 
 

@@ -23,13 +23,13 @@ from pc_client.web.forms import Errors, error_of, read_form, text
 from pc_client.web.pages_certificate import PASSWORD_FIELDS
 from pc_client.web.render import Web
 from pc_client.web.views import setting_choices
-from sync_client.errors import ClientError
+from sync_client.errors import ClientCode, ClientError
 
-PASSWD_FIELDS = {**PASSWORD_FIELDS, "wrong_password": "current_password"}
-SETTING_FIELDS = {
-    "wrong_password": "password",
-    "invalid_input": "security_setting",
-    "credential_store_unavailable": "security_setting",
+PASSWD_FIELDS: dict[str, str] = {**PASSWORD_FIELDS, ClientCode.WRONG_PASSWORD: "current_password"}
+SETTING_FIELDS: dict[str, str] = {
+    ClientCode.WRONG_PASSWORD: "password",
+    ClientCode.INVALID_INPUT: "security_setting",
+    ClientCode.CREDENTIAL_STORE_UNAVAILABLE: "security_setting",
 }
 
 
