@@ -9,9 +9,8 @@ superseded. A refusal after the slip check is recorded and committed, then raise
 from __future__ import annotations
 
 from sync_server import audit
-from sync_server.certificate_views import latest_certificate
 from sync_server.customers import Principal
-from sync_server.enrollment import already_valid_refusal, take_enrollment_code
+from sync_server.enrollment import take_slip
 from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
 from sync_server.info import accepted_terms_version
@@ -48,16 +47,8 @@ def apply(
         device_kind=principal.device_kind,
     ) as current:
         session = current.session
-        latest = latest_certificate(session, customer_id)
-        current.refusal = already_valid_refusal(
-            latest, now=now, window=host.settings.renewal_window
-        )
-        if current.refusal is None:
-            taken = take_enrollment_code(
-                host, session, customer_id, enrollment_code, now, consume=True
-            )
-            current.refusal = taken if isinstance(taken, ServiceError) else None
-        if current.refusal is None:
+        latest, slip = take_slip(host, current, customer_id, enrollment_code, now, consume=True)
+        if slip is not None:
             issued = issue_certificate(
                 host,
                 session,

@@ -229,6 +229,29 @@ def _no_slip_code_invalid() -> ServiceError:
     )
 
 
+def take_slip(
+    host: Host,
+    current: audit.Attempt,
+    customer_id: str,
+    typed: str,
+    now: datetime,
+    *,
+    consume: bool,
+) -> tuple[Certificate | None, EnrollmentCode | None]:
+    """Inside an apply or a check: the customer's latest certificate and their slip for
+    ``typed`` (``take_enrollment_code``), or no slip with ``current.refusal`` set — a valid
+    certificate already held, or what is wrong with the code."""
+    latest = latest_certificate(current.session, customer_id)
+    current.refusal = already_valid_refusal(latest, now=now, window=host.settings.renewal_window)
+    if current.refusal is not None:
+        return latest, None
+    taken = take_enrollment_code(host, current.session, customer_id, typed, now, consume=consume)
+    if isinstance(taken, ServiceError):
+        current.refusal = taken
+        return latest, None
+    return latest, taken
+
+
 def check_enrollment_code(host: Host, principal: Principal, *, enrollment_code: str) -> datetime:
     """Check the code on the customer's slip before the other prompts; returns its expiry.
 
@@ -245,18 +268,8 @@ def check_enrollment_code(host: Host, principal: Principal, *, enrollment_code: 
         customer_id=customer_id,
         device_kind=principal.device_kind,
     ) as current:
-        session = current.session
-        latest = latest_certificate(session, customer_id)
-        current.refusal = already_valid_refusal(
-            latest, now=now, window=host.settings.renewal_window
-        )
-        if current.refusal is None:
-            taken = take_enrollment_code(
-                host, session, customer_id, enrollment_code, now, consume=False
-            )
-            if isinstance(taken, ServiceError):
-                current.refusal = taken
-            else:
-                expires_at = taken.expires_at
+        _, slip = take_slip(host, current, customer_id, enrollment_code, now, consume=False)
+        if slip is not None:
+            expires_at = slip.expires_at
     assert expires_at is not None
     return expires_at
