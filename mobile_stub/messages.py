@@ -7,7 +7,7 @@ translated: a ``--json`` run speaks English throughout.
 
 Errors reach a person through ``user_message``, at the command line's edge: the phone's own
 errors and the SDK's carry their sentence already (both come from the catalogue); the server's
-refusals get the catalogue's sentence for their code (``sync_client.i18n.error_message``), the
+refusals get the catalogue's sentence for their code (``sync_client.refusals.error_message``), the
 server's English ``message`` only for a code the catalogue does not know.
 """
 
@@ -18,8 +18,8 @@ from typing import Final
 from sync_client.codes import ErrorCode
 from sync_client.errors import ClientError, ServerRefused
 from sync_client.i18n import N_, msg
-from sync_client.i18n import user_message as sdk_user_message
 from sync_client.protocol import StatusCode
+from sync_client.refusals import user_message as sdk_user_message
 from sync_client.security import SecuritySetting
 
 __all__ = [

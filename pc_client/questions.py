@@ -29,8 +29,9 @@ from pc_client.passwords import check_new_password
 from sync_client.api import BrokerageInfo
 from sync_client.codes import ErrorCode
 from sync_client.errors import ClientCode, ClientError, InvalidInput, ServerRefused
-from sync_client.i18n import current_language, user_message
+from sync_client.i18n import current_language
 from sync_client.keys import KeyKind
+from sync_client.refusals import user_message
 from sync_client.security import SecuritySetting
 
 KEY_TYPES = click.Choice(["rsa", "ec"])

@@ -35,7 +35,8 @@ import click
 
 from sync_client.codes import ErrorCode
 from sync_client.errors import ClientCode, ClientError
-from sync_client.i18n import msg, user_message
+from sync_client.i18n import msg
+from sync_client.refusals import user_message
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -160,7 +160,7 @@ class ServerRefused(ClientError):
     ``code`` is the ``ErrorCode`` member when this client knows the code (compare with
     members: ``exc.code == ErrorCode.SLOT_EXPIRED``), else the server's string as it came.
     ``advice`` is what the client adds to the server's sentence (whom to call); it is shown
-    after the catalogue's sentence for the code (``sync_client.i18n.user_message``).
+    after the catalogue's sentence for the code (``sync_client.refusals.user_message``).
     """
 
     def __init__(

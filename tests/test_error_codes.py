@@ -30,7 +30,8 @@ from mobile_stub.errors import PhoneCode
 from pc_client.errors import PcCode
 from sync_client.codes import ErrorCode
 from sync_client.errors import ClientCode, ClientError
-from sync_client.i18n import OPERATOR_CODES, SERVER_ERRORS, Language, has_message
+from sync_client.i18n import Language, has_message
+from sync_client.refusals import OPERATOR_CODES, SERVER_ERRORS
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCABULARIES: tuple[type[StrEnum], ...] = (ErrorCode, ClientCode, PcCode, PhoneCode)

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 from sync_client.codes import ErrorCode
-from sync_client.i18n import OPERATOR_CODES
 from sync_client.protocol import StatusCode, order_message
+from sync_client.refusals import OPERATOR_CODES
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
 

@@ -33,8 +33,8 @@ from pc_client.render import show_time_text
 from sync_client.codes import ErrorCode
 from sync_client.display import certificate_time, show_time
 from sync_client.errors import ClientCode, ClientError
-from sync_client.i18n import user_message
 from sync_client.protocol import format_serial
+from sync_client.refusals import user_message
 from sync_client.security import SecuritySetting
 from sync_client.verdict import Verdict
 

@@ -30,8 +30,9 @@ from mobile_stub.language import language_for_run
 from sync_client.api import SyncClient
 from sync_client.display import certificate_time, display_width, show_time
 from sync_client.errors import ServerRefused
-from sync_client.i18n import error_message, msg, use_language
+from sync_client.i18n import msg, use_language
 from sync_client.protocol import parse_time
+from sync_client.refusals import error_message
 
 ZH = ("--lang", "zh-TW")
 EN = ("--lang", "en")

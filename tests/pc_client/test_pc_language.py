@@ -36,12 +36,12 @@ from sync_client.i18n import (
     LANGUAGES,
     Language,
     choose_language,
-    error_message,
     msg,
     parse_language,
     system_language,
     use_language,
 )
+from sync_client.refusals import error_message
 from sync_client.verdict import Verdict
 
 ZH = {"LANG": "zh_TW.UTF-8"}
