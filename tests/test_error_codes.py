@@ -134,15 +134,19 @@ def test_grep_finds_each_code_spelled_once_where_it_is_defined() -> None:
     # second definition that could drift (a metrics label map, a form's field map...).
     from sync_server.errors import ConfigCode
 
-    vocabularies = (*VOCABULARIES, ConfigCode)
-    codes = {member.value for vocabulary in vocabularies for member in vocabulary}
+    vocabularies: tuple[type[StrEnum], ...] = (*VOCABULARIES, ConfigCode)
+    codes: set[str] = {member.value for vocabulary in vocabularies for member in vocabulary}
     spelled: Counter[str] = Counter()
     where: dict[str, list[str]] = {}
     for package in ("sync_server", "sync_client", "pc_client", "mobile_stub"):
         for path in (ROOT / package).rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
             for node in ast.walk(tree):
-                if isinstance(node, ast.Constant) and node.value in codes:
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and (node.value in codes)
+                ):
                     spelled[node.value] += 1
                     where.setdefault(node.value, []).append(f"{path.name}:{node.lineno}")
     assert {code: where[code] for code, n in spelled.items() if n != 1} == {}
