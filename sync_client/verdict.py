@@ -45,7 +45,7 @@ def check_match(
     *, host_code: int, host_fingerprint: str | None, local_fingerprint: str | None
 ) -> Check:
     """Compare fingerprints (lower-case hex SHA-256 of the DER); ``None`` means none."""
-    host_valid = host_code in (StatusCode.VALID, StatusCode.EXPIRING)
+    host_valid = StatusCode(host_code).is_valid
     if local_fingerprint is None:
         verdict = Verdict.NO_LOCAL_MATCH
     elif host_fingerprint is not None and local_fingerprint == host_fingerprint:

@@ -86,7 +86,9 @@ def advise(view: StatusView) -> tuple[Advice, ...]:
     check, host = view.check, view.host
     if view.local.present and view.local.cert is None:
         items.append(Advice(AdviceKind.UNREGISTERED, path=view.local.path))
-    if check.verdict is not Verdict.MATCH:
+    if check.verdict is not Verdict.MATCH and check.host_valid:
+        # The manual's advice for both verdicts; only when the host has a valid certificate
+        # to import (with none, or an expired or revoked one, applying is the way).
         items.append(Advice(AdviceKind.IMPORT_LATEST))
     if not check.host_valid:
         items.append(Advice(AdviceKind.APPLY, status_code=host.code))

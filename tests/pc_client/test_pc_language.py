@@ -368,6 +368,8 @@ class Walk:
         backup = self.pc.home.parent / "usb"
         backup.mkdir()
         self.run("export", str(backup), input=f"{PFX_PASSWORD}\n")
+        (self.pc.home / f"{CUSTOMER}.pfx").unlink()  # as on a new computer: only the USB copy
+        self.run("status")  # nothing matches the host: import the latest valid certificate
         self.run("import", str(backup), "--security-setting", "2", input=f"{PFX_PASSWORD}\n")
         self.run("passwd", input=f"{PFX_PASSWORD}\n{NEW_PFX_PASSWORD}\n{NEW_PFX_PASSWORD}\n")
         self.run("security-setting")
