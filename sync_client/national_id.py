@@ -36,11 +36,21 @@ def _checksum_ok(value: str) -> bool:
     return total % 10 == 0
 
 
+# Only ASCII spaces and tabs are taken off the ends. Upper-casing comes after the ASCII check:
+# Unicode case rules fold other letters onto ASCII ones (``ſ`` → ``S``, ``ı`` → ``I``), which
+# would let a look-alike ID reach a real customer's account.
+_ASCII_BLANKS = " \t\r\n"
+
+
 def normalize_national_id(raw: str) -> str:
-    """Return ``raw`` stripped and upper-cased if it is a valid ID; raise ``InvalidNationalId``."""
-    value = raw.strip().upper()
+    """Return ``raw`` without surrounding ASCII blanks and upper-cased if it is a valid ID;
+    raise ``InvalidNationalId`` (so for any non-ASCII character)."""
+    value = raw.strip(_ASCII_BLANKS)
+    if not value.isascii():
+        raise InvalidNationalId(msg("sdk.national_id.format", value=value[:20]))
+    value = value.upper()
     if not _FORMAT.fullmatch(value):
-        raise InvalidNationalId(msg("sdk.national_id.format", value=raw.strip()[:20]))
+        raise InvalidNationalId(msg("sdk.national_id.format", value=value[:20]))
     if not _checksum_ok(value):
         raise InvalidNationalId(msg("sdk.national_id.check_digit", value=value))
     return value

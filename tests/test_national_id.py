@@ -71,3 +71,23 @@ def test_non_ascii_digits_are_refused(value: str) -> None:
     # "normalized" ID would then differ from the one on the certificate.
     with pytest.raises(InvalidNationalId):
         normalize_national_id(value)
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "ſ123456784",  # LATIN SMALL LETTER LONG S upper-cases to S
+        "ı123456789",  # DOTLESS I upper-cases to I
+        "Ａ123456789",  # FULLWIDTH A
+        "A１23456789",  # FULLWIDTH DIGIT ONE
+        "A123456789\u00a0",  # NO-BREAK SPACE is not stripped
+        "\u3000A123456789",  # IDEOGRAPHIC SPACE
+    ],
+)
+def test_a_non_ascii_look_alike_is_refused_not_folded_onto_a_real_id(look_alike: str) -> None:
+    with pytest.raises(InvalidNationalId):
+        normalize_national_id(look_alike)
+
+
+def test_ascii_blanks_around_and_lower_case_are_still_accepted() -> None:
+    assert normalize_national_id(" \ta123456789\t ") == "A123456789"

@@ -59,6 +59,14 @@ def test_a_lower_case_id_is_the_same_customer(server: ServerHarness) -> None:
     assert response.json()["customer_id"] == customer_id
 
 
+def test_a_look_alike_id_does_not_reach_the_real_customer(server: ServerHarness) -> None:
+    # ``ſ`` (long s) upper-cases to ``S`` under Unicode rules: it must be refused, not folded.
+    customer_id = server.add_customer("S123456784")
+    refused(login(server, "ſ" + customer_id[1:]), "invalid_national_id")
+    assert server.rows(LoginSession) == []
+    assert login(server, customer_id).status_code == 201
+
+
 def test_login_fields_must_be_strings(server: ServerHarness) -> None:
     customer_id = server.add_customer()
     refused(login(server, 1234567890), "bad_request")
