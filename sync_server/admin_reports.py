@@ -82,6 +82,7 @@ def customer_cmd(ctx: Context, customer_id: str) -> None:
         "ended_sessions": card.ended_sessions,
     }
     s = card.summary
+    window_minutes = int(host.settings.login_failure_window.total_seconds() // 60)
     slip_line = {
         "none": "none issued",
         "valid": f"valid until {when(slip.expires_at)} ({slip.tries_left} tries left)",
@@ -92,7 +93,7 @@ def customer_cmd(ctx: Context, customer_id: str) -> None:
     lines = [
         f"{s.id}  {s.name}",
         f"  Login:        {'LOCKED until ' + when(s.locked_until) if s.locked_until else 'active'}"
-        f" ({s.failed_logins} failed in the last hour);"
+        f" ({s.failed_logins} failed in the last {window_minutes} min);"
         f" last login {when(s.last_login_at, 'never')}",
         f"  Status:       {int(s.status)} {s.status.label}",
         f"  Slip:         {slip_line}",
