@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from importlib.util import find_spec
 
 # Import names of the ``server`` extra's distributions (psycopg[binary] is imported as psycopg).
-SERVER_MODULES = ("sqlmodel", "sqlalchemy", "psycopg", "alembic", "prometheus_client")
+SERVER_MODULES = (
+    "sqlmodel",
+    "sqlalchemy",
+    "psycopg",
+    "alembic",
+    "prometheus_client",
+    "uvicorn",
+    "orjson",
+)
 EXIT_CONFIG = 2  # as ``sync_server.cli`` exits for a configuration error
 
 
