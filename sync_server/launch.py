@@ -14,16 +14,9 @@ import sys
 from collections.abc import Sequence
 from importlib.util import find_spec
 
-# Import names of the ``server`` extra's distributions (psycopg[binary] is imported as psycopg).
-SERVER_MODULES = (
-    "sqlmodel",
-    "sqlalchemy",
-    "psycopg",
-    "alembic",
-    "prometheus_client",
-    "uvicorn",
-    "orjson",
-)
+# Import names of the distributions the ``server`` extra adds (psycopg[binary] is imported as
+# psycopg). uvicorn is a base dependency (the page's server); the extra only adds its fast loop.
+SERVER_MODULES = ("sqlmodel", "sqlalchemy", "psycopg", "alembic", "prometheus_client", "orjson")
 EXIT_CONFIG = 2  # as ``sync_server.cli`` exits for a configuration error
 
 
