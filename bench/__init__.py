@@ -10,7 +10,7 @@ database (not timed), and drives load from this process. The modules, one concep
     profiles.py   the figures and how much each does (default, ``--quick``, ``--smoke``)
     session.py    a session's folder and rows; CPU metering of each timed action
     figures_server.py    issuance, logins, status, pairing rows against one server
-    figures_local.py     start-up, PFX open and CRL rows (no server running)
+    figures_local.py     start-up, PFX open, CRL and size rows (no server running)
     figures_scaleout.py  the two-instance rows and the at-most-once races' row
     servers.py    server subprocesses, free ports, temporary PostgreSQL databases
     prepare.py    customers, sessions, slips, certificates and CSRs made before timing
@@ -18,9 +18,12 @@ database (not timed), and drives load from this process. The modules, one concep
     wire.py       the lean HTTP/1.1 client it uses (httpx2 costs more CPU than the bare server)
     stats.py      samples, medians of runs, percentiles and the printed table
     issuance.py   enrolment over HTTP, the CA's raw signing rate and the login rate
+    cfssl_peer.py the issuance peer: ``cfssl serve`` with a throwaway CA, the same CSRs
     status.py     the status endpoint beside a bare Starlette endpoint
     bare_app.py   that bare endpoint, served by uvicorn exactly as ``sync-server serve`` does
     pairing.py    open → upload → claim → PC notified, timed end to end
+    handoff.py    ``pc-client pair`` → ``mobile-stub pair`` as processes, beside magic-wormhole
+    sizes.py      the hot paths at 1,000 and 100,000 customers (nothing O(n))
     startup.py    CLI start-up time beside bare Python
     pfx_open.py   opening a PFX at 600,000 and at 2,048 PBKDF2 iterations
     scaleout.py   two instances on one PostgreSQL database, and the at-most-once checks

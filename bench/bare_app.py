@@ -1,8 +1,9 @@
 """The yardstick for the status figure: one bare Starlette endpoint under the same uvicorn.
 
-``python -m bench.bare_app --port P`` serves ``GET /`` → ``{"status": "ok"}`` with exactly the
-call ``sync-server serve`` makes (``uvicorn.run(app, host=…, port=…, log_level=…)``), so the
-two differ only in what the application does per request.
+``python -m bench.bare_app --port P`` serves ``GET /`` → ``{"status": "ok"}`` with the uvicorn
+settings ``sync-server serve`` uses (``loop="auto"``, ``http="auto"``: uvloop and httptools
+when installed; no log configuration, no access log), so the two differ only in what the
+application does per request.
 """
 
 from __future__ import annotations
@@ -32,7 +33,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
-    uvicorn.run(create_bare_app(), host=args.host, port=args.port, log_level=args.log_level)
+    config = uvicorn.Config(
+        create_bare_app(),
+        host=args.host,
+        port=args.port,
+        loop="auto",
+        http="auto",
+        log_config=None,
+        access_log=False,
+        log_level=args.log_level,
+    )
+    uvicorn.Server(config).run()
     return 0
 
 

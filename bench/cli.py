@@ -21,9 +21,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 
-from bench.figures_local import figure_crl, figure_pfx, figure_startup
+from bench.figures_local import figure_crl, figure_pfx, figure_sizes, figure_startup
 from bench.figures_scaleout import figure_scaleout
 from bench.figures_server import server_figures
 from bench.options import build_parser, chosen_figures, chosen_profile
@@ -39,9 +40,16 @@ def _header(argv: Sequence[str], load_before: float) -> str:
     return (
         f"CertSync benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {cores} cores, "
         f"{platform.machine()}, Python {platform.python_version()}, {platform.system()}, "
-        f"load average before the run {load_before:.2f}\n"
+        f"load average before the run {load_before:.2f}; {_uvicorn_stack()}\n"
         f"command: {command}  (ops/s and ms: median of runs, (min–max) over runs)"
     )
+
+
+def _uvicorn_stack() -> str:
+    """What uvicorn's ``loop="auto"``/``http="auto"`` pick here (both servers use them)."""
+    loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    http = "httptools" if find_spec("httptools") else "h11"
+    return f"uvicorn on {loop} + {http}"
 
 
 def _write_json(path: Path, header: str, rows: Sequence[Row]) -> None:
@@ -70,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             figure_pfx(session)
         if "crl" in figures:
             figure_crl(session)
+        if "sizes" in figures:
+            figure_sizes(session)
         if "scaleout" in figures:
             figure_scaleout(session)
     except BenchError as exc:

@@ -81,13 +81,13 @@ def _host(folder: Path, size: int) -> Host:
     return host
 
 
-def measure_crl(repeats: int) -> CrlFigures:
+def measure_crl(repeats: int, sizes: tuple[int, int] = SIZES) -> CrlFigures:
     """Sign and serve the CRL at each size, one database per size, the sizes interleaved so
     that whatever else the machine does touches both alike."""
-    signing: dict[int, list[float]] = {size: [] for size in SIZES}
-    serving: dict[int, list[float]] = {size: [] for size in SIZES}
+    signing: dict[int, list[float]] = {size: [] for size in sizes}
+    serving: dict[int, list[float]] = {size: [] for size in sizes}
     with tempfile.TemporaryDirectory(prefix="certsync-bench-crl-") as folder:
-        hosts = {size: _host(Path(folder) / str(size), size) for size in SIZES}
+        hosts = {size: _host(Path(folder) / str(size), size) for size in sizes}
         clients = {size: TestClient(create_app(host)) for size, host in hosts.items()}
         try:
             for client in clients.values():

@@ -6,7 +6,7 @@ Each runs in this process or in fresh processes of its own and appends its rows 
 from __future__ import annotations
 
 from bench import crl as crl_bench
-from bench import pfx_open, startup
+from bench import pfx_open, sizes, startup
 from bench.session import Session, plural, verdict
 from bench.stats import Row, Spread
 
@@ -64,11 +64,12 @@ def figure_pfx(session: Session) -> None:
 
 def figure_crl(session: Session) -> None:
     """Signing and serving the CRL at 1,000 and 100,000 certificates (50 revoked)."""
-    figures = crl_bench.measure_crl(session.profile.pfx_repeats + 2)
-    small, large = crl_bench.SIZES
+    table_sizes = session.profile.table_sizes
+    figures = crl_bench.measure_crl(session.profile.pfx_repeats + 2, table_sizes)
+    small, large = table_sizes
     for label, runs in (("sign_crl (after a revocation)", figures.signing),
                         ("GET /api/v1/crl (served)", figures.serving)):  # fmt: skip
-        for size in crl_bench.SIZES:
+        for size in table_sizes:
             run = runs[size]
             row = Row(
                 f"CRL: {label}, {size:,} certificates",
@@ -83,4 +84,28 @@ def figure_crl(session: Session) -> None:
                 # Flat: no slower than +15 % (faster is the noise of a warmer process).
                 row.target = f"≤ ×{1 + TARGET_FLAT:.2f}"
                 row.verdict = verdict(ratio <= 1 + TARGET_FLAT)
+            session.rows.append(row)
+
+
+def figure_sizes(session: Session) -> None:
+    """The hot paths at 1,000 and 100,000 customers: the larger as a multiple of the smaller."""
+    repeats = session.profile.size_repeats
+    table_sizes = session.profile.table_sizes
+    figures = sizes.measure_sizes(repeats, table_sizes)
+    small, large = table_sizes
+    for path, runs in figures.items():
+        for size in table_sizes:
+            run = runs[size]
+            row = Row(
+                f"size: {path}, {size:,} customers",
+                f"{plural(run.count, 'call')}, in process, SQLite",
+                None,
+                Spread(run.p50_ms, run.latencies[0] * 1000, run.latencies[-1] * 1000),
+                Spread.of([run.p99_ms]),
+            )
+            if size == large:
+                ratio = run.p50_ms / runs[small].p50_ms
+                row.beside = f"×{ratio:.2f} of {small:,} customers"
+                row.target = f"×1 ± {TARGET_FLAT:.0%}"
+                row.verdict = verdict(abs(ratio - 1) <= TARGET_FLAT)
             session.rows.append(row)

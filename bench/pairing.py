@@ -91,8 +91,10 @@ def _pc(
                 slot_id = opened.json()["slot_id"]
                 envelope = seal(
                     key=new_relay_key(),
+                    origin=urls.all[0],
                     slot_id=slot_id,
                     customer_id=customer.customer_id,
+                    certificate_fingerprint=customer.certificate_fingerprint,
                     plaintext=payload,
                 )
                 expect(

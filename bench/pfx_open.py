@@ -16,6 +16,7 @@ from cryptography import x509
 from bench.stats import Run
 from sync_client.keys import build_csr_pem, generate_private_key
 from sync_client.pfx import DEFAULT_PFX_ITERATIONS, build_pfx, load_pfx
+from sync_client.pkcs12_profile import serialize_pkcs12
 from sync_server.ca import CA, new_serial
 from sync_server.models import utcnow
 
@@ -36,11 +37,22 @@ def _pfx(iterations: int) -> bytes:
         not_before=now,
         not_after=now + timedelta(days=365),
     )
-    return build_pfx(
-        customer_id=CUSTOMER,
+    if iterations >= DEFAULT_PFX_ITERATIONS:
+        return build_pfx(
+            customer_id=CUSTOMER,
+            key=key,
+            cert=cert,
+            chain=[ca.cert],
+            password=PASSWORD,
+            iterations=iterations,
+        )
+    # build_pfx refuses a count below the KDF floor (sync_client.kdf_floor); the comparison
+    # file is written with the profile itself, as build_pfx would without the floor.
+    return serialize_pkcs12(
+        name=CUSTOMER.encode("utf-8"),
         key=key,
         cert=cert,
-        chain=[ca.cert],
+        cas=[ca.cert],
         password=PASSWORD,
         iterations=iterations,
     )

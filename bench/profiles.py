@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FIGURES = ("issuance", "status", "pairing", "startup", "pfx", "crl", "scaleout")
-# The figures measured against one ``sync-server serve`` (started once for all three).
-SERVER_FIGURES = {"issuance", "status", "pairing"}
+FIGURES = (
+    "issuance", "status", "pairing", "handoff", "sizes", "startup", "pfx", "crl", "scaleout"
+)  # fmt: skip
+# The figures measured against one ``sync-server serve`` (started once for them all).
+SERVER_FIGURES = {"issuance", "status", "pairing", "handoff"}
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,11 @@ class Profile:
     status_customers: int
     status_requests: int
     pairings: int
+    handoffs: int
+    size_repeats: int
+    # The two table sizes of the ``sizes`` and ``crl`` figures (issue 12: 1,000 vs 100,000).
+    # The smoke run uses small ones: building 100,000 customers takes minutes on 2 cores.
+    table_sizes: tuple[int, int]
     startup_repeats: int
     pfx_repeats: int
     scale_certs: int
@@ -37,6 +44,9 @@ PROFILES = {
         status_customers=1000,
         status_requests=6000,
         pairings=200,
+        handoffs=5,
+        size_repeats=60,
+        table_sizes=(1_000, 100_000),
         startup_repeats=15,
         pfx_repeats=5,
         scale_certs=600,
@@ -52,6 +62,9 @@ PROFILES = {
         status_customers=300,
         status_requests=1000,
         pairings=40,
+        handoffs=2,
+        size_repeats=20,
+        table_sizes=(1_000, 100_000),
         startup_repeats=5,
         pfx_repeats=2,
         scale_certs=200,
@@ -68,6 +81,9 @@ PROFILES = {
         status_customers=3,
         status_requests=6,
         pairings=2,
+        handoffs=1,
+        size_repeats=2,
+        table_sizes=(200, 2_000),
         startup_repeats=1,
         pfx_repeats=1,
         scale_certs=4,

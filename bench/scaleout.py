@@ -123,10 +123,13 @@ async def _race_claims(urls: Sequence[str], customers: Sequence[BenchCustomer]) 
                     201,
                 )
                 slot_id = opened.json()["slot_id"]
+                assert customer.certificate_fingerprint is not None
                 envelope = seal(
                     key=new_relay_key(),
+                    origin=urls[0],
                     slot_id=slot_id,
                     customer_id=customer.customer_id,
+                    certificate_fingerprint=customer.certificate_fingerprint,
                     plaintext=b"x" * 2600,
                 )
                 expect(

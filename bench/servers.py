@@ -25,8 +25,9 @@ import httpx2
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
-# Both servers run with the same uvicorn settings: loopback, one process, default loop and
-# HTTP implementation, and no per-request access log line (which would be measured otherwise).
+# Both servers run with the same uvicorn settings: loopback, one process, loop="auto" and
+# http="auto" (uvloop and httptools, installed with uvicorn[standard]), and no per-request
+# access log line (which would be measured otherwise).
 LOG_LEVEL = "warning"
 
 

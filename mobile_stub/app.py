@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import click
@@ -45,22 +46,46 @@ class App:
     http: httpx2.Client | None  # injected by tests (Starlette's TestClient); else per command
     environ: Mapping[str, str]
     prompter: Prompter
+    insecure_http: bool = False  # --insecure-http: plain http:// to another computer allowed
 
     def login_server(self) -> str:
+        """``--server`` (checked by the group), else ``$MOBILE_STUB_SERVER`` (checked here),
+        else the default; ``ServerUrlInvalid`` for an address that cannot be used."""
+        from sync_client.server_url import check_server_url
+
         if self.http is not None:
             return str(self.http.base_url).rstrip("/")
         chosen = self.server_flag or self.environ.get(SERVER_ENV, "") or DEFAULT_SERVER
-        return chosen.rstrip("/")
+        return check_server_url(chosen, insecure_http=self.insecure_http)
+
+    @property
+    def ca_pin_path(self) -> Path:
+        """Where the phone keeps the CA fingerprints it trusts (``sync_client.pinning``)."""
+        from sync_client.pinning import PIN_FILE_NAME
+
+        return self.home.root / PIN_FILE_NAME
 
     @contextmanager
-    def connect(self, server_url: str, token: str | None = None) -> Iterator[SyncClient]:
-        """A client for ``server_url``; an injected ``httpx2.Client`` is used and left open."""
+    def connect(
+        self, server_url: str, token: str | None = None, *, verify_ca: bool = True
+    ) -> Iterator[SyncClient]:
+        """A client for ``server_url``; an injected ``httpx2.Client`` is used and left open.
+
+        A server the phone has pinned must still show the pinned CA (``CaChanged``) before
+        anything else is sent; ``verify_ca=False`` only for login, which checks it itself.
+        """
         from sync_client.api import SyncClient
+        from sync_client.pinning import verify_pinned_ca
 
         if self.http is not None:
-            yield SyncClient(self.http, token=token)
+            client = SyncClient(self.http, token=token)
+            if verify_ca:
+                verify_pinned_ca(client, self.ca_pin_path, server_url)
+            yield client
             return
         with SyncClient.connect(server_url, token=token) as client:
+            if verify_ca:
+                verify_pinned_ca(client, self.ca_pin_path, server_url)
             yield client
 
     @contextmanager

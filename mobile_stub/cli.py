@@ -84,7 +84,14 @@ in its [code]; with --json also {{"error": code, "message": ...}} on stdout);
     "--server",
     metavar="URL",
     default=None,
-    help=f"The CertSync server to log in to [default: ${SERVER_ENV}, else {DEFAULT_SERVER}].",
+    help=f"The CertSync server to log in to [default: ${SERVER_ENV}, else {DEFAULT_SERVER}]; "
+    "https:// unless it is this computer.",
+)
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Allow a plain http:// server on another computer (passwords cross the network "
+    "unencrypted).",
 )
 @click.option(
     "--lang",
@@ -103,21 +110,25 @@ def cli(
     ctx: click.Context,
     home: Path | None,
     server: str | None,
+    insecure_http: bool,
     language: str | None,
     as_json: bool,
     debug: bool,
 ) -> None:
     """CertSync's phone stand-in, for testers: log in, receive the certificate by QR code,
     check it, sign orders."""
+    from sync_client.server_url import check_server_url
+
     launch = ctx.find_object(Launch)
     assert launch is not None
     app = App(
         home=PhoneHome(home.expanduser() if home is not None else default_home(launch.environ)),
-        server_flag=server.rstrip("/") if server else None,
+        server_flag=check_server_url(server, insecure_http=insecure_http) if server else None,
         as_json=as_json,
         http=launch.http,
         environ=launch.environ,
         prompter=phone_prompter(launch.stdin),
+        insecure_http=insecure_http,
     )
     launch.app, launch.language = app, language
     ctx.obj = app

@@ -8,6 +8,8 @@
         ├── PhoneStoreCorrupt             a file in the phone's home cannot be read back
         ├── NoCertificateOnPhone          the keystore has no certificate for the customer
         ├── NoPendingPairing              ``pair --retry`` with nothing received
+        ├── QrForAnotherServer            the QR code names another server than the session's
+                                          (``qr_other_server``; nothing is sent anywhere)
         └── PairingRefused                the received PFX is not one the phone may store;
                                           codes ``pfx_invalid``, ``pfx_wrong_customer``,
                                           ``certificate_not_current``
@@ -38,6 +40,7 @@ __all__ = [
     "PhoneCode",
     "PhoneError",
     "PhoneStoreCorrupt",
+    "QrForAnotherServer",
 ]
 
 
@@ -49,6 +52,7 @@ class PhoneCode(StrEnum):
     NO_CERTIFICATE_ON_PHONE = "no_certificate_on_phone"
     NO_PENDING_PAIRING = "no_pending_pairing"
     PAIRING_REFUSED = "pairing_refused"
+    QR_OTHER_SERVER = "qr_other_server"  # the QR code's origin is not the session's server
     FILE_ERROR = "file_error"  # the phone's own files: a full disk, a read-only folder
 
 
@@ -70,3 +74,10 @@ class NoPendingPairing(PhoneError):
 
 class PairingRefused(PhoneError):
     code = PhoneCode.PAIRING_REFUSED
+
+
+class QrForAnotherServer(PhoneError):
+    """A QR code for another server than the one the phone logged in to: a mistake, or a
+    stranger's code leading the phone elsewhere. Refused before any request."""
+
+    code = PhoneCode.QR_OTHER_SERVER

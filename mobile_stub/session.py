@@ -2,12 +2,14 @@
 
 A phone app keeps the unlocked key in memory from the first order until logout. The stand-in is
 one process per command, so for setting 2 ("ask on the first order after each login") the key
-waits between commands in ``session-key``, sealed under the login session's unlock secret
-(``sync_client.session_key``, the same design as ``pc-client``). Only the server holds that
-secret; it hands it to this session's token alone and forgets it at logout, so the file never
-opens from the disk alone, and never again once the session has ended. Logout and a new login
-delete it; a new certificate in the keystore makes it useless (the seal names the
-certificate). The PFX password is never written, and the key is never written unsealed.
+waits between commands in a key agent (``sync_client.key_agent``, the one ``pc-client`` uses):
+a local process of its own that holds the key in memory and signs order bytes on request. The
+phone's home keeps only the agent's handle (``session-agent.json``: socket path, nonce, pid),
+which opens nothing without the running agent, so a copy of the home (a backup, another
+machine) never signs without the PFX password. Logout and a new login tell the agent to end;
+it also ends at the session's expiry and after an idle timeout; a new certificate in the
+keystore makes it useless (it signs for one certificate only). The PFX password is never
+written, and neither is the key.
 """
 
 from __future__ import annotations
@@ -20,26 +22,29 @@ from cryptography import x509
 
 from mobile_stub.errors import PhoneStoreCorrupt
 from mobile_stub.store import (
-    MAX_STATE_FILE_BYTES,
     PhoneHome,
     read_json,
     remove_file,
     write_json_private,
 )
 from sync_client.api import SyncClient
-from sync_client.errors import (
-    ClientError,
-    InvalidInput,
-    NotLoggedIn,
-    ServerRefused,
-    SessionKeyInvalid,
-)
-from sync_client.fsio import read_file_limited, write_file_atomic
+from sync_client.errors import ClientError, NotLoggedIn, SessionKeyInvalid
 from sync_client.i18n import msg
-from sync_client.keys import PrivateKey, certificate_fingerprint, key_matches_certificate
+from sync_client.key_agent import AgentHandle, agent_key, check_agent, start_agent, stop_agent
+from sync_client.keys import PrivateKey, certificate_fingerprint
+from sync_client.pinning import (
+    PIN_FILE_NAME,
+    PinCheck,
+    PinOutcome,
+    check_server_ca,
+    record_pin,
+)
 from sync_client.protocol import format_time, parse_time
 from sync_client.security import SecuritySetting
-from sync_client.session_key import unwrap_session_key, wrap_session_key
+
+# What an older version of the stand-in kept for setting 2 (the key sealed under a server
+# secret that no longer exists); removed wherever the agent's handle is.
+LEGACY_SESSION_KEY_FILE = "session-key"
 
 
 @dataclass(frozen=True, repr=False)
@@ -60,9 +65,9 @@ class PhoneSession:
 
 
 def save_session(home: PhoneHome, session: PhoneSession) -> None:
-    """Start a login on this phone: forget any earlier unlocked key, then write the session."""
+    """Start a login on this phone: end the earlier login's key agent, then write the session."""
     home.ensure()
-    remove_file(home.session_key_file)
+    end_key_agent(home)
     write_json_private(
         home.session_file,
         {
@@ -101,9 +106,35 @@ def require_session(home: PhoneHome) -> PhoneSession:
 
 
 def end_session(home: PhoneHome) -> bool:
-    """Forget the unlocked key and the session; whether there was a session."""
-    remove_file(home.session_key_file)
+    """End the key agent and forget the session; whether there was a session."""
+    end_key_agent(home)
     return remove_file(home.session_file)
+
+
+def pin_login_ca(
+    home: PhoneHome, client: SyncClient, server_url: str, *, accept_new: bool
+) -> PinCheck:
+    """Before the login password is sent: the server's CA against the phone's pin
+    (``sync_client.pinning``; ``CaChanged`` for another CA unless ``accept_new``). Nothing is
+    written: ``keep_login_pin`` records it once the login succeeded."""
+    return check_server_ca(
+        client, home.root / PIN_FILE_NAME, server_url, accept_new=accept_new, record=False
+    )
+
+
+def keep_login_pin(home: PhoneHome, check: PinCheck) -> None:
+    """After a successful login: keep the CA ``pin_login_ca`` found (first use, accepted)."""
+    home.ensure()
+    record_pin(home.root / PIN_FILE_NAME, check)
+
+
+def pin_sentence(check: PinCheck) -> str | None:
+    """What the login says about the CA: its fingerprint when it was pinned now."""
+    if check.outcome is PinOutcome.PINNED:
+        return msg("login.ca_pinned", fingerprint=check.shown)
+    if check.outcome is PinOutcome.REPINNED:
+        return msg("login.ca_repinned", fingerprint=check.shown)
+    return None
 
 
 # -- setting 2: the unlocked key for the rest of this login -------------------------------
@@ -113,52 +144,62 @@ def pfx_digest(pfx_bytes: bytes) -> str:
     return hashlib.sha256(pfx_bytes).hexdigest()
 
 
-def keep_unlocked_key(
-    home: PhoneHome,
-    session: PhoneSession,
-    client: SyncClient,
-    *,
-    key: PrivateKey,
-    cert: x509.Certificate,
-) -> None:
-    """Keep ``key`` until logout, sealed under the session's unlock secret.
-
-    A failure (the server refused the secret, the disk) only means the next order asks again.
-    ``ServerUnreachable`` is a failure like any other here: the order was already accepted.
-    """
+def load_agent_handle(home: PhoneHome) -> AgentHandle | None:
+    """The handle of this login's key agent, or ``None`` (also for a damaged file: the next
+    order then asks for the password, as without an agent)."""
     try:
-        sealed = wrap_session_key(
-            key,
-            client.unlock_secret(),
-            customer_id=session.customer_id,
-            cert_fingerprint=certificate_fingerprint(cert),
-        )
-        home.ensure()
-        write_file_atomic(home.session_key_file, sealed)
-    except (ClientError, OSError):
-        pass
-
-
-def unlocked_key(
-    home: PhoneHome, session: PhoneSession, client: SyncClient, *, cert: x509.Certificate
-) -> PrivateKey | None:
-    """The key unlocked earlier in this login for exactly ``cert``, or ``None``.
-
-    Anything that does not fit (no file, another customer or certificate, a session the server
-    no longer accepts, a damaged file) means "not unlocked": the caller asks for the password
-    again and overwrites the file. ``ServerUnreachable`` passes through: the order could not be
-    sent either, so asking for the password would be for nothing.
-    """
-    try:
-        if not home.session_key_file.is_file():
-            return None
-        sealed = read_file_limited(home.session_key_file, MAX_STATE_FILE_BYTES)
-        key = unwrap_session_key(
-            sealed,
-            client.unlock_secret(),
-            customer_id=session.customer_id,
-            cert_fingerprint=certificate_fingerprint(cert),
-        )
-    except (InvalidInput, ServerRefused, SessionKeyInvalid):
+        data = read_json(home.session_agent_file)
+        return None if data is None else AgentHandle.from_json(data)
+    except (ClientError, OSError, KeyError, TypeError, ValueError):
         return None
-    return key if key_matches_certificate(key, cert) else None
+
+
+def end_key_agent(home: PhoneHome) -> None:
+    """Tell this phone's key agent to end (if one is there) and forget its handle, and a
+    sealed key an older version of the stand-in left (``session-key``)."""
+    handle = load_agent_handle(home)
+    if handle is not None:
+        stop_agent(handle)
+    remove_file(home.session_agent_file)
+    remove_file(home.root / LEGACY_SESSION_KEY_FILE)
+
+
+def keep_unlocked_key(
+    home: PhoneHome, session: PhoneSession, *, key: PrivateKey, cert: x509.Certificate
+) -> None:
+    """Hand ``key`` to a new key agent for the rest of this login, replacing an earlier one.
+
+    The agent holds it in memory until logout, a new login, the session's expiry or its idle
+    timeout; the phone's home keeps only the agent's handle. A failure (no agent could start,
+    the disk) only means that the next order asks again.
+    """
+    end_key_agent(home)
+    try:
+        handle = start_agent(
+            key, cert_fingerprint=certificate_fingerprint(cert), expires_at=session.expires_at
+        )
+    except ClientError:
+        return
+    try:
+        home.ensure()
+        write_json_private(home.session_agent_file, handle.to_json())
+    except (ClientError, OSError):
+        stop_agent(handle)  # no handle, no use: do not leave it holding the key
+
+
+def unlocked_key(home: PhoneHome, *, cert: x509.Certificate) -> PrivateKey | None:
+    """A key that signs through this login's key agent for exactly ``cert``, or ``None``.
+
+    Anything that does not fit (no handle, no agent any more, an agent for another
+    certificate, a damaged handle) means "not unlocked": the caller asks for the password
+    again and starts a new agent. Nothing here talks to the server.
+    """
+    handle = load_agent_handle(home)
+    if handle is None:
+        return None
+    fingerprint = certificate_fingerprint(cert)
+    try:
+        check_agent(handle, cert_fingerprint=fingerprint)
+        return agent_key(handle, cert.public_key(), cert_fingerprint=fingerprint)
+    except SessionKeyInvalid:
+        return None

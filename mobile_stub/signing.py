@@ -2,7 +2,7 @@
 
     1  ask for the PFX password on every order
     2  ask on the first order after each login (once that order is accepted, the key waits
-       until logout sealed under the session's unlock secret, see ``mobile_stub.session``)
+       until logout in the memory of a key agent, see ``mobile_stub.session``)
     3  never ask: the password sits in the system's credential store (``keyring``)
 
 The setting in force is the one the login started with; ``security-setting N`` saves a new one
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from mobile_stub.keystore import KeystoreEntry, require_certificate
 from mobile_stub.session import PhoneSession, keep_unlocked_key, unlocked_key
@@ -70,7 +71,6 @@ def unlock_for_order(
     home: PhoneHome,
     session: PhoneSession,
     entry: KeystoreEntry,
-    client: SyncClient,
     *,
     read_password: Callable[[], str],
 ) -> UnlockedKey:
@@ -81,7 +81,7 @@ def unlock_for_order(
     """
     setting = session.security_setting
     if setting is SecuritySetting.FIRST_ORDER and entry.cert is not None:
-        kept = unlocked_key(home, session, client, cert=entry.cert)
+        kept = unlocked_key(home, cert=entry.cert)
         if kept is not None:
             return UnlockedKey(key=kept, cert=entry.cert, password_asked=False)
     if password_needed(setting, asked_this_session=False):
@@ -108,22 +108,30 @@ def place_signed_order(
 ) -> dict[str, Any]:
     """Build, sign and send one order; the server's answer merged with the order's fields."""
     order = build_order(symbol=symbol, side=side, quantity=quantity, price=price)
-    signed = sign_order(unlocked.key, order)
-    accepted = client.place_order(
-        order=signed.order, signature=signed.signature, serial=unlocked.cert.serial_number
+    signed = sign_order(
+        unlocked.key,
+        order,
+        audience=client.policy().order_audience,  # the deployment this order is meant for
+        customer_id=certificate_customer_id(unlocked.cert),
+        serial=unlocked.cert.serial_number,
     )
+    accepted = client.place_order(signed)
     return {**signed.order, **accepted.to_wire()}
 
 
-def keep_for_session(
-    home: PhoneHome, session: PhoneSession, client: SyncClient, unlocked: UnlockedKey
-) -> None:
+def certificate_customer_id(cert: x509.Certificate) -> str:
+    """The customer a certificate is for: its subject's CN (the national ID)."""
+    (cn,) = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(cn.value)
+
+
+def keep_for_session(home: PhoneHome, session: PhoneSession, unlocked: UnlockedKey) -> None:
     """Setting 2, after the order that asked was accepted: keep the key for this login.
 
     Only after the server accepted it, so that a refused order leaves the phone as it was.
     """
     if session.security_setting is SecuritySetting.FIRST_ORDER and unlocked.password_asked:
-        keep_unlocked_key(home, session, client, key=unlocked.key, cert=unlocked.cert)
+        keep_unlocked_key(home, session, key=unlocked.key, cert=unlocked.cert)
 
 
 def change_security_setting(

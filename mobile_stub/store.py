@@ -1,8 +1,9 @@
 """The phone's home folder: where the stand-in keeps its session, settings and certificates.
 
     <home>/session.json            the phone session (token, customer, setting for this login)
-    <home>/session-key             setting 2: the key, sealed under the session's unlock
-                                   secret (which only the server holds) until logout
+    <home>/session-agent.json      setting 2: how to reach the key agent that holds the
+                                   unlocked key in memory (``sync_client.key_agent``: socket
+                                   path, nonce, pid); opens nothing without that process
     <home>/settings.json           the phone's security setting per customer (default 2), and
                                    the language chosen with --lang
     <home>/keystore/<ID>.pfx       the certificate, as the PC sent it (PFX password-protected)
@@ -58,8 +59,8 @@ class PhoneHome:
         return self.root / "session.json"
 
     @property
-    def session_key_file(self) -> Path:
-        return self.root / "session-key"
+    def session_agent_file(self) -> Path:
+        return self.root / "session-agent.json"
 
     @property
     def settings_file(self) -> Path:

@@ -5,11 +5,15 @@ Pure functions over values already fetched, so each rule can be tested without a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from cryptography import x509
 
 from mobile_stub.errors import PairingRefused
 from mobile_stub.messages import status_label
 from sync_client.api import HostStatus
+from sync_client.chain import issued_by_ca
 from sync_client.codes import ErrorCode
 from sync_client.errors import ClientCode
 from sync_client.i18n import msg
@@ -33,13 +37,20 @@ class Verdict:
     advice: str | None = None
 
 
-def check_received_pfx(loaded: LoadedPfx, *, customer_id: str, host: HostStatus) -> None:
+def check_received_pfx(
+    loaded: LoadedPfx,
+    *,
+    customer_id: str,
+    host: HostStatus,
+    ca_certs: Sequence[x509.Certificate],
+) -> None:
     """Refuse a received PFX the phone must not store; return quietly if it may.
 
     Checks, in order: the key belongs to the certificate (``pfx_invalid``, normally already
     refused when the PFX was opened), the certificate names the logged-in customer
-    (``pfx_wrong_customer``), and it is the host's current valid certificate
-    (``certificate_not_current``).
+    (``pfx_wrong_customer``), it was issued by the host's CA ``ca_certs`` (``GET /api/v1/ca``,
+    never the certificates inside the PFX; ``pfx_foreign_ca``), and it is the host's current
+    valid certificate (``certificate_not_current``).
     """
     if not key_matches_certificate(loaded.key, loaded.cert):
         raise PairingRefused(msg("phone.pair.key_mismatch"), code=ClientCode.PFX_INVALID)
@@ -48,6 +59,8 @@ def check_received_pfx(loaded: LoadedPfx, *, customer_id: str, host: HostStatus)
             msg("phone.pair.wrong_customer", owner=loaded.customer_id, id=customer_id),
             code=ClientCode.PFX_WRONG_CUSTOMER,
         )
+    if not issued_by_ca(loaded.cert, ca_certs):
+        raise PairingRefused(msg("phone.pair.foreign_ca"), code=ClientCode.PFX_FOREIGN_CA)
     current = host.certificate
     if not host.is_valid or current is None:
         raise PairingRefused(

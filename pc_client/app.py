@@ -11,7 +11,8 @@ command line prints one or the other.
 Two environment variables exist for tests only (documented in ``pc-client --help``):
 
 - ``PC_CLIENT_PFX_ITERATIONS``: PBKDF2 iterations of the PFX files and of the sealed pending
-  keys written (default 600,000);
+  keys written (default 600,000). It can raise the count, never lower it below the floor
+  (``sync_client.kdf_floor``, 600,000): only the test suite's in-process hook lowers the floor;
 - ``PC_CLIENT_TEST_PAUSE_AT=<step>``: at that named step the process says so on stderr and
   sleeps, so that a test can kill it there (steps: ``pending-written``, ``issued``,
   ``pfx-staged``, ``pfx-replaced``).
@@ -36,8 +37,17 @@ from sync_client.api import SyncClient
 from sync_client.cli_runner import Answer
 from sync_client.display import terminal_is_light
 from sync_client.errors import InvalidInput
+from sync_client.kdf_floor import require_iterations
 from sync_client.pfx import DEFAULT_PFX_ITERATIONS
+from sync_client.pinning import (
+    PIN_FILE_NAME,
+    PinCheck,
+    check_server_ca,
+    record_pin,
+    verify_pinned_ca,
+)
 from sync_client.prompts import Prompter
+from sync_client.server_url import check_server_url
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8000"
 PAUSE_SECONDS = 120.0
@@ -55,6 +65,7 @@ class Options:
     pfx_iterations: int = DEFAULT_PFX_ITERATIONS
     pause_at: str | None = None
     light_terminal: bool | None = None  # from $COLORFGBG: the terminal's background is light
+    insecure_http: bool = False  # --insecure-http: plain http:// to another computer allowed
 
     @classmethod
     def build(
@@ -65,8 +76,10 @@ class Options:
         as_json: bool,
         debug: bool,
         environ: Mapping[str, str],
+        insecure_http: bool = False,
     ) -> Options:
-        """Flags first, then ``PC_CLIENT_HOME``, then ``~/BTS``."""
+        """Flags first, then ``PC_CLIENT_HOME``, then ``~/BTS``. A ``--server`` that is not
+        a usable address is ``ServerUrlInvalid`` (``sync_client.server_url``)."""
         raw_home = home or environ.get("PC_CLIENT_HOME", "").strip() or None
         iterations = DEFAULT_PFX_ITERATIONS
         raw_iterations = environ.get("PC_CLIENT_PFX_ITERATIONS", "").strip()
@@ -76,15 +89,19 @@ class Options:
                     msg("options.iterations", value=raw_iterations[:20]),
                     code=PcCode.INVALID_ENVIRONMENT,
                 )
-            iterations = int(raw_iterations)
+            # Below the floor is refused here, before anything is written (exit status 2).
+            iterations = require_iterations(int(raw_iterations), setting="PC_CLIENT_PFX_ITERATIONS")
         return cls(
             home=Path(raw_home).expanduser() if raw_home else default_home(),
-            server_url=server_url.rstrip("/") if server_url else None,
+            server_url=check_server_url(server_url, insecure_http=insecure_http)
+            if server_url is not None
+            else None,
             as_json=as_json,
             debug=debug,
             pfx_iterations=iterations,
             pause_at=environ.get("PC_CLIENT_TEST_PAUSE_AT", "").strip() or None,
             light_terminal=terminal_is_light(environ),
+            insecure_http=insecure_http,
         )
 
 
@@ -107,9 +124,12 @@ class Context:
         )
         self._http = http
         self._client: SyncClient | None = None
+        self._ca_checked = False  # the pinned CA was checked in this run (sync_client.pinning)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(home={str(self.options.home)!r}, server={self.server_url!r})"
+        # --server only: the remembered URL is read (and checked) from disk, not in a repr.
+        server = self.options.server_url
+        return f"{type(self).__name__}(home={str(self.options.home)!r}, server={server!r})"
 
     # -- the test hook ----------------------------------------------------------------------
 
@@ -124,19 +144,55 @@ class Context:
 
     @property
     def server_url(self) -> str:
-        """``--server``, else the remembered URL, else the default."""
+        """``--server``, else the remembered URL (checked like ``--server``), else the
+        default."""
         if self.options.server_url:
             return self.options.server_url
-        return self.store.load_settings().server_url or DEFAULT_SERVER_URL
+        remembered = self.store.load_settings().server_url
+        if not remembered:
+            return DEFAULT_SERVER_URL
+        return check_server_url(remembered, insecure_http=self.options.insecure_http)
 
-    def client(self) -> SyncClient:
-        """The server, without a session (``session()`` adds one)."""
+    @property
+    def ca_pin_path(self) -> Path:
+        """Where this computer keeps the CA fingerprints it trusts (``sync_client.pinning``)."""
+        return self.store.home / PIN_FILE_NAME
+
+    def _raw_client(self) -> SyncClient:
         if self._client is None:
             if self._http is not None:
                 self._client = SyncClient(self._http)
             else:
                 self._client = SyncClient.connect(self.server_url)
         return self._client
+
+    def client(self) -> SyncClient:
+        """The server, without a session (``session()`` adds one). A server this computer has
+        pinned must still show the pinned CA (``CaChanged`` otherwise), checked once a run."""
+        client = self._raw_client()
+        if not self._ca_checked:
+            verify_pinned_ca(client, self.ca_pin_path, self.server_url)
+            self._ca_checked = True
+        return client
+
+    def pin_ca(self, *, accept_new: bool = False) -> PinCheck:
+        """Check the server's CA against this computer's pin (``CaChanged`` for another CA
+        unless ``accept_new``), before a login sends the password; ``record_pin`` writes a
+        new pin once the login succeeded."""
+        check = check_server_ca(
+            self._raw_client(),
+            self.ca_pin_path,
+            self.server_url,
+            accept_new=accept_new,
+            record=False,
+        )
+        self._ca_checked = True
+        return check
+
+    def record_pin(self, check: PinCheck) -> None:
+        """Keep the CA ``pin_ca`` found (first use, or accepted) in the store folder."""
+        self.store.ensure_home()  # the pin lives in the store folder (0700)
+        record_pin(self.ca_pin_path, check)
 
     def session(self) -> Session:
         """The login session for this server, or ``NotLoggedIn``; the client then uses it."""
@@ -147,7 +203,7 @@ class Context:
             raise NotLoggedIn(
                 msg("session.other_server", session_url=session.server_url, url=self.server_url)
             )
-        self.client().token = session.token
+        self._raw_client().token = session.token  # the CA is checked at the first request
         return session
 
     def customer_id(self) -> str:

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from pc_client.language import language_for_run
-from sync_client.cli_runner import Program, run
+from sync_client.cli_runner import EXIT_USAGE, Failure, Program, run
 from sync_client.cli_text import install_click_translations, localize, tr
-from sync_client.errors import ClientError
+from sync_client.errors import ClientError, IterationsBelowFloor
 from sync_client.i18n import LANGUAGES, set_language
 
 if TYPE_CHECKING:
@@ -125,14 +125,15 @@ EPILOG = """\b
 Environment:
   PC_CLIENT_HOME             the store folder (like --home; default ~/BTS)
   PC_CLIENT_LANG             zh-TW or en (like --lang; else LC_ALL, LC_MESSAGES, LANG)
-  PC_CLIENT_PFX_ITERATIONS   for tests only: PBKDF2 iterations of new PFX files
-                             (default 600000)
+  PC_CLIENT_PFX_ITERATIONS   PBKDF2 iterations of new PFX files (default and
+                             minimum 600000; a lower value is refused, exit 2)
   PC_CLIENT_TEST_PAUSE_AT    for tests only: sleep at a named step (pending-written,
                              issued, pfx-staged, pfx-replaced) so a test can kill the process
 
 \b
 Exit status: 0 success; 1 a refusal or error (one line on stderr; with --json also
-{"error": code, "message": ...} on stdout); 2 a usage error; 70 an unexpected failure.
+{"error": code, "message": ...} on stdout); 2 a usage or configuration error; 70 an
+unexpected failure.
 """
 
 
@@ -163,7 +164,14 @@ class Launch:
     "server_url",
     metavar="URL",
     default=None,
-    help="The CertSync server, remembered after first use [default: http://127.0.0.1:8000].",
+    help="The CertSync server, remembered after first use [default: http://127.0.0.1:8000]. "
+    "https:// unless it is this computer.",
+)
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Allow a plain http:// server on another computer (the password crosses the "
+    "network unencrypted; only when the brokerage says so).",
 )
 @click.option(
     "--lang",
@@ -180,6 +188,7 @@ def cli(
     ctx: click.Context,
     home: str | None,
     server_url: str | None,
+    insecure_http: bool,
     language: str | None,
     as_json: bool,
     debug: bool,
@@ -191,7 +200,12 @@ def cli(
     assert launch is not None
     launch.language = language
     options = Options.build(
-        home=home, server_url=server_url, as_json=as_json, debug=debug, environ=launch.environ
+        home=home,
+        server_url=server_url,
+        as_json=as_json,
+        debug=debug,
+        environ=launch.environ,
+        insecure_http=insecure_http,
     )
     app = App(options, http=launch.http, stdin=launch.stdin)
     launch.app = app
@@ -211,6 +225,14 @@ def _remember(launch: Launch) -> None:
             app.store.update_settings(language=launch.language)
 
 
+def _explain(exc: BaseException) -> Failure | None:
+    """A configuration that would weaken the files (``kdf_below_floor``) is the operator's to
+    fix: exit status 2, like a usage error, before anything is written."""
+    if isinstance(exc, IterationsBelowFloor):
+        return Failure(exc.code, exc.message, None, EXIT_USAGE)
+    return None
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -227,7 +249,9 @@ def main(
     install_click_translations()
     localize(cli)
     launch = Launch(http=http, stdin=stdin, environ=environ)
-    program = Program("pc-client", sort_keys=True, after_success=lambda: _remember(launch))
+    program = Program(
+        "pc-client", explain=_explain, sort_keys=True, after_success=lambda: _remember(launch)
+    )
     return run(cli, args, program=program, obj=launch)
 
 

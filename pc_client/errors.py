@@ -64,6 +64,7 @@ class PcCode(StrEnum):
     CERTIFICATE_MISMATCH = "certificate_mismatch"
     KEY_MISMATCH = "key_mismatch"
     STORE_UNUSABLE = "store_unusable"
+    STORE_DAMAGED = "store_damaged"  # a store file is not what this program writes
     PENDING_OPERATION = "pending_operation"
     NO_PENDING_KEY = "no_pending_key"
     FILE_EXISTS = "file_exists"

@@ -23,7 +23,7 @@ def remembered_language(home: Path) -> str | None:
     """The language ``settings.json`` remembers, if it can be read; never an error here."""
     try:
         data = json.loads((home / "settings.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # the store reports a damaged file itself
         return None
     value = data.get("language") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None

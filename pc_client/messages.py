@@ -145,6 +145,16 @@ DOCTOR_TEXTS: Final[Mapping[str, Mapping[DoctorPart, str]]] = {
         "purpose": N_("doctor.folder_not_hidden.purpose"),
         "recommended": N_("doctor.folder_not_hidden.recommended"),
     },
+    "folder_private": {
+        "name": N_("doctor.folder_private.name"),
+        "purpose": N_("doctor.folder_private.purpose"),
+        "recommended": N_("doctor.folder_private.recommended"),
+    },
+    "file_owners": {
+        "name": N_("doctor.file_owners.name"),
+        "purpose": N_("doctor.file_owners.purpose"),
+        "recommended": N_("doctor.file_owners.recommended"),
+    },
     "file_modes": {
         "name": N_("doctor.file_modes.name"),
         "purpose": N_("doctor.file_modes.purpose"),

@@ -31,6 +31,7 @@ from sync_client.codes import ErrorCode
 from sync_client.errors import ClientCode, ClientError, InvalidInput, ServerRefused
 from sync_client.i18n import current_language
 from sync_client.keys import KeyKind
+from sync_client.orders import parse_quantity
 from sync_client.refusals import user_message
 from sync_client.security import SecuritySetting
 
@@ -53,6 +54,26 @@ security_setting_option = click.option(
 )
 
 T = TypeVar("T")
+
+
+class Quantity(click.ParamType[int, object]):
+    """``order --qty``: ASCII digits only (``sync_client.orders.parse_quantity``); click's
+    ``IntRange`` would take "١٢" or "1_000" as numbers."""
+
+    name = "quantity"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:
+            return parse_quantity(str(value))
+        except InvalidInput as exc:
+            self.fail(exc.message, param, ctx)
+
+
+QUANTITY = Quantity()
 
 
 def key_kind(key_type: str | None) -> KeyKind | None:

@@ -6,6 +6,12 @@
 
 Plain frozen values with ``to_json`` / ``from_json`` and nothing else: no file I/O and no
 cryptography, so a command can name them without loading the store.
+
+``from_json`` is strict: a field of the wrong type (a number where a URL belongs, ``true`` for
+a security setting, a list for the registrations) raises ``RecordDamaged`` naming the field,
+which the store turns into one clear refusal (``store_damaged``) instead of letting the value
+travel on and fail later as a program error. A field that is absent takes its default, and
+unknown fields are ignored, so files written by an older or newer version still load.
 """
 
 from __future__ import annotations
@@ -15,9 +21,60 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync_client.national_id import is_valid_national_id
 from sync_client.security import DEFAULT_SETTING
 
 DEFAULT_PASSWORD_MIN_LENGTH = 4
+SECURITY_SETTINGS = (1, 2, 3)
+LANGUAGES = ("zh-TW", "en")
+
+
+class RecordDamaged(ValueError):
+    """A record's field has the wrong type or value; ``field`` names it (for the message)."""
+
+    def __init__(self, field_name: str) -> None:
+        super().__init__(f"field {field_name!r} is damaged")
+        self.field = field_name
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    """A required string field."""
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise RecordDamaged(key)
+    return value
+
+
+def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    """A string field that may be absent or null (an empty string reads as absent)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RecordDamaged(key)
+    return value or None
+
+
+def _customer_id(value: object, field_name: str) -> str:
+    """A customer ID as this program writes it (names files: never a path, never free text)."""
+    if not isinstance(value, str) or not is_valid_national_id(value):
+        raise RecordDamaged(field_name)
+    return value
+
+
+def _whole_number(data: Mapping[str, Any], key: str, default: int) -> int:
+    """An integer field (``true`` is not one, although Python says it is an int)."""
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise RecordDamaged(key)
+    return value
+
+
+def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise RecordDamaged(key)
+    return value
 
 
 @dataclass(frozen=True)
@@ -32,13 +89,11 @@ class Registration:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Registration:
-        certs = data.get("certificates", {})
-        return cls(
-            pfx_path=str(data.get("path", "")),
-            certificates={str(k): str(v) for k, v in certs.items()}
-            if isinstance(certs, dict)
-            else {},
-        )
+        """Raises ``RecordDamaged`` for a field of the wrong type."""
+        certs = _mapping(data, "certificates")
+        if not all(isinstance(v, str) for v in certs.values()):
+            raise RecordDamaged("certificates")
+        return cls(pfx_path=_optional_text(data, "path") or "", certificates=dict(certs))
 
 
 @dataclass(frozen=True)
@@ -64,25 +119,29 @@ class StoreSettings:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StoreSettings:
-        registered = data.get("registered", {})
-        setting = data.get("security_setting", int(DEFAULT_SETTING))
-        min_length = data.get("pfx_password_min_length", DEFAULT_PASSWORD_MIN_LENGTH)
-        language = data.get("language")
+        """Raises ``RecordDamaged`` for a field of the wrong type or out of its range."""
+        setting = _whole_number(data, "security_setting", int(DEFAULT_SETTING))
+        if setting not in SECURITY_SETTINGS:
+            raise RecordDamaged("security_setting")
+        min_length = _whole_number(data, "pfx_password_min_length", DEFAULT_PASSWORD_MIN_LENGTH)
+        if min_length < 1:
+            raise RecordDamaged("pfx_password_min_length")
+        language = _optional_text(data, "language")
+        if language is not None and language not in LANGUAGES:
+            raise RecordDamaged("language")
+        registered: dict[str, Registration] = {}
+        for cid, reg in _mapping(data, "registered").items():
+            if not isinstance(reg, dict):
+                raise RecordDamaged("registered")
+            registered[_customer_id(cid, "registered")] = Registration.from_json(reg)
+        customer_id = _optional_text(data, "customer_id")
         return cls(
-            server_url=data.get("server_url") or None,
-            customer_id=data.get("customer_id") or None,
-            security_setting=setting if setting in (1, 2, 3) else int(DEFAULT_SETTING),
-            pfx_password_min_length=min_length
-            if isinstance(min_length, int)
-            else DEFAULT_PASSWORD_MIN_LENGTH,
-            registered={
-                str(cid): Registration.from_json(reg)
-                for cid, reg in registered.items()
-                if isinstance(reg, dict)
-            }
-            if isinstance(registered, dict)
-            else {},
-            language=language if language in ("zh-TW", "en") else None,
+            server_url=_optional_text(data, "server_url"),
+            customer_id=None if customer_id is None else _customer_id(customer_id, "customer_id"),
+            security_setting=setting,
+            pfx_password_min_length=min_length,
+            registered=registered,
+            language=language,
         )
 
 
@@ -90,7 +149,7 @@ class StoreSettings:
 class Session:
     """``session.json``. ``security_setting`` is copied from the settings at login: a setting
     chosen later takes effect from the next login. Whether setting 2 already asked in this
-    session is told by ``session-key``, not recorded here."""
+    session is told by its key agent (``session-agent.json``), not recorded here."""
 
     token: str
     customer_id: str
@@ -112,12 +171,16 @@ class Session:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Session:
+        """Raises ``RecordDamaged`` for a missing field or one of the wrong type."""
+        setting = _whole_number(data, "security_setting", int(DEFAULT_SETTING))
+        if setting not in SECURITY_SETTINGS:
+            raise RecordDamaged("security_setting")
         return cls(
-            token=str(data["token"]),
-            customer_id=str(data["customer_id"]),
-            server_url=str(data["server_url"]),
-            expires_at=str(data.get("expires_at", "")),
-            security_setting=int(data.get("security_setting", int(DEFAULT_SETTING))),
+            token=_text(data, "token"),
+            customer_id=_customer_id(data.get("customer_id"), "customer_id"),
+            server_url=_text(data, "server_url"),
+            expires_at=_optional_text(data, "expires_at") or "",
+            security_setting=setting,
         )
 
 
@@ -155,14 +218,21 @@ class Pending:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Pending:
-        """Raises ``KeyError``, ``TypeError`` or ``ValueError`` for a damaged record."""
+        """Raises ``RecordDamaged`` for a missing field or one of the wrong type."""
+        operation = _text(data, "operation")
+        if operation not in ("apply", "renew"):
+            raise RecordDamaged("operation")
+        try:
+            sealed_key = base64.b64decode(_text(data, "sealed_key"), validate=True)
+        except ValueError:  # binascii.Error, and non-ASCII text
+            raise RecordDamaged("sealed_key") from None
         return cls(
-            operation=str(data["operation"]),
-            customer_id=str(data["customer_id"]),
-            created_at=str(data.get("created_at", "")),
-            sealed_key=base64.b64decode(str(data["sealed_key"]), validate=True),
-            csr_pem=str(data["csr_pem"]),
-            challenge_id=data.get("challenge_id"),
-            nonce=data.get("nonce"),
-            signature_b64=data.get("signature"),
+            operation=operation,
+            customer_id=_customer_id(data.get("customer_id"), "customer_id"),
+            created_at=_optional_text(data, "created_at") or "",
+            sealed_key=sealed_key,
+            csr_pem=_text(data, "csr_pem"),
+            challenge_id=_optional_text(data, "challenge_id"),
+            nonce=_optional_text(data, "nonce"),
+            signature_b64=_optional_text(data, "signature"),
         )

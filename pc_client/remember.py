@@ -4,10 +4,10 @@ One entry per customer, ``<ID>``, through ``sync_client.security`` (service ``ce
 until a login finds another setting, updated when the PFX password changes.
 
 Setting 2 ("ask on the first order after login") keeps no password anywhere. After the first
-order of a login the unlocked key waits in the store as ``session-key``, sealed under the login
-session's unlock secret, which only the server holds and which dies with the session
-(``sync_client.session_key``, ``pc_client.operations.order``). So setting 2 needs no credential
-store, and neither the password nor an openable key is ever on disk.
+order of a login the unlocked key waits in the memory of a key agent, a local process that ends
+at logout, at the session's expiry or when idle (``sync_client.key_agent``,
+``pc_client.operations.order``); the store keeps only the agent's handle. So setting 2 needs no
+credential store, and neither the password nor the key is ever on disk.
 """
 
 from __future__ import annotations

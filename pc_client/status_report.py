@@ -14,7 +14,13 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from pc_client.messages import describe_setting, msg, status_label_text, verdict_text
-from pc_client.operations.status import Advice, AdviceKind, StatusView, advise
+from pc_client.operations.status import (
+    Advice,
+    AdviceKind,
+    LocalStatusView,
+    StatusView,
+    advise,
+)
 from pc_client.render import certificate_time, show_time, show_time_text, table
 from sync_client.protocol import format_serial, format_time
 from sync_client.security import SecuritySetting
@@ -50,7 +56,6 @@ def verdict_lines(view: StatusView) -> list[str]:
 def status_json(view: StatusView) -> dict[str, Any]:
     """The ``--json`` form of the status view."""
     host_cert = view.host.certificate
-    local_cert = view.local.cert
     return {
         "customer_id": view.customer_id,
         "host": {
@@ -66,26 +71,92 @@ def status_json(view: StatusView) -> dict[str, Any]:
             if view.host.renewal_opens_at
             else None,
         },
-        "client": {
-            "folder": str(view.local.path.parent),
-            "file_name": view.local.path.name,
-            "file_present": view.local.present,
-            "registered": local_cert is not None,
-            "security_setting": view.settings.security_setting,
-            "session_security_setting": view.session_setting,
-            "cn": _cn(local_cert),
-            "serial": str(local_cert.serial_number) if local_cert else None,
-            "serial_display": format_serial(local_cert.serial_number) if local_cert else None,
-            "not_before": format_time(local_cert.not_valid_before_utc) if local_cert else None,
-            "not_after": format_time(local_cert.not_valid_after_utc) if local_cert else None,
-            "fingerprint_sha256": view.local.fingerprint_sha256,
-        },
+        "client": _client_json(view),
         "verdict": view.check.verdict.value,
         "usable": view.check.usable,
         "message": verdict_text(view.check.verdict),
         "advice": advice_lines(view),
         "pending": view.pending.operation if view.pending else None,
     }
+
+
+def _client_json(view: StatusView | LocalStatusView) -> dict[str, Any]:
+    """This computer's part of the ``--json`` form (the same with or without the host)."""
+    local_cert = view.local.cert
+    return {
+        "folder": str(view.local.path.parent),
+        "file_name": view.local.path.name,
+        "file_present": view.local.present,
+        "registered": local_cert is not None,
+        "security_setting": view.settings.security_setting,
+        "session_security_setting": view.session_setting,
+        "cn": _cn(local_cert),
+        "serial": str(local_cert.serial_number) if local_cert else None,
+        "serial_display": format_serial(local_cert.serial_number) if local_cert else None,
+        "not_before": format_time(local_cert.not_valid_before_utc) if local_cert else None,
+        "not_after": format_time(local_cert.not_valid_after_utc) if local_cert else None,
+        "fingerprint_sha256": view.local.fingerprint_sha256,
+    }
+
+
+def local_status_json(view: LocalStatusView) -> dict[str, Any]:
+    """The ``--json`` form when the host did not answer: ``host`` is null, the verdict
+    ``unknown``, and ``error``/``message`` say why (the run exits 1)."""
+    exc = view.unreachable
+    return {
+        "error": exc.code,
+        "message": exc.message,
+        "details": dict(exc.details),
+        "customer_id": view.customer_id,
+        "host": None,
+        "client": _client_json(view),
+        "verdict": "unknown",
+        "usable": False,
+        "advice": [msg("status.host_unknown.advice")],
+        "pending": view.pending.operation if view.pending else None,
+    }
+
+
+def local_status_lines(view: LocalStatusView) -> list[str]:
+    """The status table with the host's column marked unknown, then why, then what to do."""
+    client, local_cert = _client_json(view), view.local.cert
+    unknown_local = msg("status.unknown") if view.local.present else "-"
+    host = msg("status.host_unknown")
+    setting = SecuritySetting(view.settings.security_setting)
+
+    def _mine(value: object) -> str:
+        return unknown_local if value is None else str(value)
+
+    rows = [
+        [msg("status.row.folder"), "", client["folder"]],
+        [
+            msg("status.row.file"),
+            "",
+            client["file_name"] if view.local.present else msg("status.no_file"),
+        ],
+        [msg("status.row.security"), "", f"{int(setting)} ({describe_setting(int(setting))})"],
+        [msg("status.row.cn"), host, _mine(client["cn"])],
+        [msg("status.row.status"), host, ""],
+        [msg("status.row.serial"), host, _mine(client["serial_display"])],
+        [
+            msg("status.row.valid_from"),
+            host,
+            _mine(_dated(local_cert.not_valid_before_utc if local_cert else None)),
+        ],
+        [
+            msg("status.row.valid_to"),
+            host,
+            _mine(_dated(local_cert.not_valid_after_utc if local_cert else None)),
+        ],
+    ]
+    header = ["", msg("status.host"), msg("status.client")]
+    return [
+        msg("status.title", id=view.customer_id),
+        *table(header, rows),
+        "",
+        view.unreachable.message,
+        msg("status.host_unknown.advice"),
+    ]
 
 
 def _cn(cert: x509.Certificate | None) -> str | None:

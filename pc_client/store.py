@@ -3,14 +3,19 @@
     <home>/<ID>.pfx              the certificate, key and CA chain under the PFX password
     <home>/settings.json         server URL, customer ID, security setting, registered PFX files
     <home>/session.json          the login session (a bearer token: 0600)
-    <home>/session-key           security setting 2: the key unlocked by this login's first
-                                 order, sealed under the session's unlock secret, which only
-                                 the server holds (``sync_client.session_key``); deleted at
-                                 logout and login, and useless once the session has ended
+    <home>/session-agent.json    security setting 2: how to reach the key agent that holds
+                                 the key unlocked by this login's first order in its memory
+                                 (``sync_client.key_agent``: socket path, nonce, pid). It opens
+                                 nothing without that running process; deleted at logout and
+                                 login, when the agent is told to end
     <home>/<ID>.pending.json     an apply or renewal in flight: the NEW private key, sealed
                                  with the NEW PFX password (key-only PKCS#12, the PFX's
                                  profile), its CSR and (renewal) its proof
     <home>/.<ID>.pfx.new         a new PFX written but not yet re-opened (only after a crash)
+    <home>/.<name>.<hex>.tmp     a write in progress (``fsio``), or an interrupted one's
+
+The first write of a run removes temporary and staging files older than ``STALE_AFTER``: they
+are what an interrupted write left behind (``remove_stale_temporaries``).
 
 Every write goes through ``sync_client.fsio.write_file_atomic`` (temporary file, fsync,
 rename) with mode 0600. A new PFX is first written beside the old one, re-opened from disk with
@@ -35,18 +40,25 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from pc_client.errors import NoLocalCertificate, StoreUnusable
+from pc_client.errors import NoLocalCertificate, PcCode, StoreUnusable
 from pc_client.messages import msg
-from pc_client.records import Pending, Registration, Session, StoreSettings
+from pc_client.records import Pending, RecordDamaged, Registration, Session, StoreSettings
 from sync_client.errors import ClientCode, PfxInvalid
-from sync_client.fsio import fsync_directory, read_file_limited, write_file_atomic
+from sync_client.fsio import (
+    fsync_directory,
+    read_file_limited,
+    remove_stale_temporaries,
+    write_file_atomic,
+)
 from sync_client.i18n import os_reason
+from sync_client.key_agent import AgentHandle
 from sync_client.keys import (
     PrivateKey,
     certificate_fingerprint,
@@ -57,18 +69,32 @@ from sync_client.pfx import DEFAULT_PFX_ITERATIONS, LoadedPfx, build_pfx, load_p
 
 SETTINGS_FILE = "settings.json"
 SESSION_FILE = "session.json"
+SESSION_AGENT_FILE = "session-agent.json"
+# Where an earlier version kept setting 2's sealed key; removed wherever the handle is.
 SESSION_KEY_FILE = "session-key"
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 MAX_PFX_BYTES = 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
-MAX_SESSION_KEY_BYTES = 64 * 1024
+# A leftover temporary or staging file older than this is an interrupted write's, not one in
+# progress (a write takes milliseconds; installing a PFX, a second or two).
+STALE_AFTER = timedelta(minutes=15)
 
 Checkpoint = Callable[[str], None]
 
 
 def _no_checkpoint(step: str) -> None:
     return None
+
+
+def damaged(path: Path, field_name: str | None = None) -> StoreUnusable:
+    """The refusal for a store file that is not what this program writes (``store_damaged``):
+    which file, which field when known, and what to do."""
+    if field_name is None:
+        return StoreUnusable(msg("store.damaged", path=path), code=PcCode.STORE_DAMAGED)
+    return StoreUnusable(
+        msg("store.damaged_field", path=path, field=field_name), code=PcCode.STORE_DAMAGED
+    )
 
 
 def default_home() -> Path:
@@ -108,6 +134,7 @@ class Store:
         self.home = Path(home)
         self.pfx_iterations = pfx_iterations
         self.checkpoint = checkpoint
+        self._swept = False
 
     def __repr__(self) -> str:
         return f"Store({str(self.home)!r})"
@@ -125,9 +152,9 @@ class Store:
         return self.home / SESSION_FILE
 
     @property
-    def session_key_path(self) -> Path:
-        """``<home>/session-key``."""
-        return self.home / SESSION_KEY_FILE
+    def session_agent_path(self) -> Path:
+        """``<home>/session-agent.json``."""
+        return self.home / SESSION_AGENT_FILE
 
     def pfx_path(self, customer_id: str) -> Path:
         """``<home>/<ID>.pfx``: the name never changes."""
@@ -142,6 +169,29 @@ class Store:
         return self.home / f"{customer_id}.pending.json"
 
     # -- low level ------------------------------------------------------------------------
+
+    def check_home(self) -> None:
+        """Refuse, before any server is asked, a store that cannot be used: a path that is a
+        file (or lies under one), or a damaged ``settings.json`` / ``session.json``. Reads
+        only; a missing folder is fine (it is created on the first write)."""
+        for folder in (self.home, *self.home.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    raise StoreUnusable(msg("store.not_a_folder", path=folder))
+                break
+        if self.home.is_dir():
+            self.load_settings()
+            self.load_session()
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete what an interrupted write left behind here: ``fsio``'s temporary files and
+        a ``.<ID>.pfx.new`` staging file, once older than ``STALE_AFTER`` (a younger one may
+        belong to a write still running in another process, such as the page)."""
+        if not self.home.is_dir():
+            return []
+        return remove_stale_temporaries(
+            self.home, older_than=STALE_AFTER, also=lambda name: name.endswith(".pfx.new")
+        )
 
     def ensure_home(self) -> None:
         """Create the folder (0700) if it is missing; refuse a path that is not a folder."""
@@ -158,6 +208,12 @@ class Store:
 
     def _write(self, path: Path, data: bytes) -> None:
         self.ensure_home()
+        # The first write of a run sweeps what an interrupted one left (reads change nothing,
+        # so ``status`` and ``doctor`` still see the leftovers; ``doctor --fix`` removes them).
+        if not self._swept:
+            self._swept = True
+            with contextlib.suppress(OSError):
+                self.remove_stale_temporaries()
         try:
             write_file_atomic(path, data, mode=FILE_MODE)
         except OSError as exc:
@@ -171,10 +227,10 @@ class Store:
         data = read_file_limited(path, MAX_JSON_BYTES)
         try:
             value = json.loads(data)
-        except ValueError:
-            raise StoreUnusable(msg("store.corrupt", path=path)) from None
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past all reason
+            raise damaged(path) from None
         if not isinstance(value, dict):
-            raise StoreUnusable(msg("store.corrupt", path=path))
+            raise damaged(path)
         return value
 
     def _write_json(self, path: Path, value: Mapping[str, Any]) -> None:
@@ -184,9 +240,15 @@ class Store:
     # -- settings -------------------------------------------------------------------------
 
     def load_settings(self) -> StoreSettings:
-        """The settings, or the defaults when there is no file yet."""
+        """The settings, or the defaults when there is no file yet (``store_damaged`` when the
+        file is not what this program writes)."""
         data = self._read_json(self.settings_path)
-        return StoreSettings() if data is None else StoreSettings.from_json(data)
+        if data is None:
+            return StoreSettings()
+        try:
+            return StoreSettings.from_json(data)
+        except RecordDamaged as exc:
+            raise damaged(self.settings_path, exc.field) from None
 
     def save_settings(self, settings: StoreSettings) -> None:
         """Write the settings (atomic, 0600)."""
@@ -209,36 +271,41 @@ class Store:
             return None
         try:
             return Session.from_json(data)
-        except (KeyError, TypeError, ValueError):
-            raise StoreUnusable(msg("store.corrupt", path=self.session_path)) from None
+        except RecordDamaged as exc:
+            raise damaged(self.session_path, exc.field) from None
 
     def save_session(self, session: Session) -> None:
         """Write the session (atomic, 0600)."""
         self._write_json(self.session_path, session.to_json())
 
     def clear_session(self) -> None:
-        """Forget the session on this PC, and the key kept for it (that first)."""
-        self.remove_session_key()
+        """Forget the session on this PC, and the agent handle kept for it (that first; the
+        caller has told the agent to end)."""
+        self.remove_agent_handle()
         with contextlib.suppress(FileNotFoundError):
             self.session_path.unlink()
 
-    # -- setting 2: the key kept for the login session ------------------------------------
+    # -- setting 2: the key agent kept for the login session ------------------------------
 
-    def load_session_key(self) -> bytes | None:
-        """The sealed key kept for this login session, or ``None``."""
-        if not self.session_key_path.is_file():
+    def load_agent_handle(self) -> AgentHandle | None:
+        """The handle of this login's key agent, or ``None`` (also for a damaged file: the
+        next order then asks for the password, as without an agent)."""
+        try:
+            data = self._read_json(self.session_agent_path)
+            return None if data is None else AgentHandle.from_json(data)
+        except (StoreUnusable, KeyError, TypeError, ValueError):
             return None
-        return read_file_limited(self.session_key_path, MAX_SESSION_KEY_BYTES)
 
-    def save_session_key(self, sealed: bytes) -> None:
-        """Write the sealed session key (atomic, 0600), replacing an earlier one."""
-        self._write(self.session_key_path, sealed)
+    def save_agent_handle(self, handle: AgentHandle) -> None:
+        """Write the agent handle (atomic, 0600), replacing an earlier one."""
+        self._write_json(self.session_agent_path, handle.to_json())
 
-    def remove_session_key(self) -> None:
-        """Delete the sealed session key, if any (logout, login)."""
-        with contextlib.suppress(FileNotFoundError):
-            self.session_key_path.unlink()
-            fsync_directory(self.home)
+    def remove_agent_handle(self) -> None:
+        """Delete the agent handle, if any (logout, login), and an older version's sealed key."""
+        for path in (self.session_agent_path, self.home / SESSION_KEY_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                fsync_directory(self.home)
 
     # -- pending key ----------------------------------------------------------------------
 
@@ -254,9 +321,12 @@ class Store:
             return None
         try:
             pending = Pending.from_json(data)
+        except RecordDamaged as exc:
+            raise damaged(self.pending_path(customer_id), exc.field) from None
+        try:
             csr = x509.load_pem_x509_csr(pending.csr_pem.encode("ascii"))
-        except (KeyError, TypeError, ValueError):
-            raise StoreUnusable(msg("store.corrupt", path=self.pending_path(customer_id))) from None
+        except ValueError:  # not a CSR, or not ASCII
+            raise damaged(self.pending_path(customer_id), "csr_pem") from None
         installed = self.local_certificate(customer_id).cert
         if installed is not None and public_key_fingerprint(
             installed.public_key()
@@ -375,5 +445,8 @@ class Store:
         digest = sha256_hex(read_file_limited(path, MAX_PFX_BYTES))
         registration = self.load_settings().registered.get(customer_id)
         pem = registration.certificates.get(digest) if registration else None
-        cert = x509.load_pem_x509_certificate(pem.encode("ascii")) if pem else None
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode("ascii")) if pem else None
+        except ValueError:
+            raise damaged(self.settings_path, "registered") from None
         return LocalCertificate(path, present=True, cert=cert)

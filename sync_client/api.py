@@ -5,25 +5,28 @@ tests pass Starlette's ``TestClient`` (which is an ``httpx2.Client``) and so run
 app in process. Each call takes its method and path from the route table
 (``sync_client.wire.routes``), builds its body with the route's request model and reads the
 answer with its response model, as the server does on its side. Transport failures become
-``ServerUnreachable`` naming the URL; refusals become ``ServerRefused`` carrying the server's
-code and message; an answer that is not the protocol's shape is ``ServerRefused``
-``bad_response``. Nothing here logs.
+``ServerUnreachable`` naming the URL and the cause in words (``transport_cause``); refusals
+become ``ServerRefused`` carrying the server's code and message; an answer that is not the
+protocol's shape is ``ServerRefused`` ``bad_response``. Nothing here logs.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import socket
+import ssl
 from datetime import datetime
-from typing import Any, TypeVar
+from enum import StrEnum
+from typing import Any, Final, TypeVar
 
 import httpx2
 from pydantic import ValidationError
 
 from sync_client.errors import ClientCode, ServerRefused, ServerUnreachable
-from sync_client.i18n import msg
+from sync_client.i18n import N_, msg
+from sync_client.orders import SignedOrder
 from sync_client.results import (
     BrokerageInfo,
+    ClaimedSlot,
     HostCertificate,
     HostStatus,
     Issued,
@@ -52,16 +55,16 @@ from sync_client.wire.relay import (
     UploadRequest,
 )
 from sync_client.wire.renewal import RenewalChallengeResponse, RenewRequest
-from sync_client.wire.sessions import LoginRequest, LoginResponse, UnlockSecretResponse
+from sync_client.wire.sessions import LoginRequest, LoginResponse
 
 DEFAULT_TIMEOUT = 15.0
 # The relay's long-poll holds a response for up to 30 s; reads may take that long.
 LONG_POLL_READ_TIMEOUT = 45.0
-UNLOCK_SECRET_BYTES = 32
 R = TypeVar("R", bound=WireResponse)
 # The values the calls return live in ``sync_client.results``; they are named here too.
 __all__ = [
     "BrokerageInfo",
+    "ClaimedSlot",
     "HostCertificate",
     "HostStatus",
     "Issued",
@@ -121,8 +124,10 @@ class SyncClient:
                 route.method, route.url(**path), json=json, params=params, headers=headers
             )
         except httpx2.TransportError as exc:
+            cause = transport_cause(exc)
             raise ServerUnreachable(
-                msg("sdk.api.unreachable", url=self.server_url, kind=type(exc).__name__)
+                msg("sdk.api.unreachable", url=self.server_url, cause=cause_text(cause)),
+                cause=cause,
             ) from exc
         if response.status_code >= 400:
             raise _refusal(response)
@@ -192,25 +197,6 @@ class SyncClient:
         self._call(routes.LOGOUT)
         self.token = None
 
-    def unlock_secret(self) -> bytes:
-        """The live session's 32-byte unlock secret (``sync_client.session_key``).
-
-        The server refuses it with ``unauthenticated`` once the session has ended or expired.
-        An answer that is not 32 bytes of base64url is ``ServerRefused`` ``bad_response``.
-        """
-        bad = msg("sdk.api.bad_unlock_secret", url=self.server_url, size=UNLOCK_SECRET_BYTES)
-        raw = self._answer(routes.UNLOCK_SECRET, UnlockSecretResponse, shape_message=bad)
-        text = raw.unlock_secret
-        secret = b""
-        if text.isascii():
-            try:
-                secret = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            except binascii.Error:
-                secret = b""
-        if len(secret) != UNLOCK_SECRET_BYTES:
-            raise ServerRefused(ClientCode.BAD_RESPONSE, bad, status=200)
-        return secret
-
     # -- certificates -------------------------------------------------------------------
 
     def status(self) -> HostStatus:
@@ -278,12 +264,17 @@ class SyncClient:
         sent = RedownloadRequest()
         return Issued.from_wire(self._answer(routes.REDOWNLOAD, IssuedResponse, body=sent))
 
-    def place_order(self, *, order: dict[str, Any], signature: bytes, serial: int) -> OrderResponse:
-        """Send the order ``signature`` covers (``sync_client.orders``), naming the serial of
-        the certificate that signed it. ``order`` must be in the protocol's form, as
-        ``build_order`` makes it (``pydantic.ValidationError`` otherwise: nothing is sent)."""
+    def place_order(self, signed: SignedOrder) -> OrderResponse:
+        """Send an order as ``sync_client.orders.sign_order`` signed it, with what its
+        signature is bound to (serial, customer, audience). ``signed.order`` must be in the
+        protocol's form, as ``build_order`` makes it (``pydantic.ValidationError`` otherwise:
+        nothing is sent)."""
         sent = OrderRequest(
-            order=Order.model_validate(order), signature=signature, serial=str(serial)
+            order=Order.model_validate(signed.order),
+            signature=signed.signature,
+            serial=str(signed.serial),
+            customer_id=signed.customer_id,
+            audience=signed.audience,
         )
         return self._answer(routes.PLACE_ORDER, OrderResponse, body=sent)
 
@@ -305,11 +296,79 @@ class SyncClient:
         data = self._answer(routes.SLOT_EVENTS, SlotStateResponse, params=params, slot_id=slot_id)
         return SlotState(data.slot_id, data.state, data.expires_at)
 
-    def claim_slot(self, slot_id: str) -> bytes:
-        return self._answer(routes.CLAIM_SLOT, ClaimResponse, slot_id=slot_id).ciphertext
+    def claim_slot(self, slot_id: str) -> ClaimedSlot:
+        data = self._answer(routes.CLAIM_SLOT, ClaimResponse, slot_id=slot_id)
+        return ClaimedSlot(
+            slot_id=data.slot_id,
+            certificate_fingerprint=data.certificate_fingerprint.lower(),
+            ciphertext=data.ciphertext,
+        )
 
     def cancel_slot(self, slot_id: str) -> None:
         self._call(routes.CANCEL_SLOT, slot_id=slot_id)
+
+
+class Cause(StrEnum):
+    """Why there was no answer, in a word (``ServerUnreachable.details["cause"]``); the
+    catalogue's sentence for each is in ``_CAUSE_TEXT``."""
+
+    NO_ANSWER = "timeout"  # a timeout: nothing came back in time
+    NOT_FOUND = "name_unknown"  # the name does not resolve (DNS)
+    REFUSED = "connection_refused"  # nothing listens on that port
+    TLS_UNTRUSTED = "tls_untrusted"  # the server's TLS certificate does not verify
+    TLS_FAILED = "tls_failed"  # another TLS failure (protocol, handshake)
+    DROPPED = "connection_dropped"  # the connection was broken off, or the answer was not HTTP
+    BAD_ADDRESS = "unusable_url"  # the URL cannot be used at all
+    FAILED = "network_failed"  # anything else the network layer reports
+
+
+_CAUSE_TEXT: Final[dict[Cause, str]] = {
+    Cause.NO_ANSWER: N_("sdk.cause.no_answer"),
+    Cause.NOT_FOUND: N_("sdk.cause.not_found"),
+    Cause.REFUSED: N_("sdk.cause.refused"),
+    Cause.TLS_UNTRUSTED: N_("sdk.cause.tls_untrusted"),
+    Cause.TLS_FAILED: N_("sdk.cause.tls_failed"),
+    Cause.DROPPED: N_("sdk.cause.dropped"),
+    Cause.BAD_ADDRESS: N_("sdk.cause.bad_address"),
+    Cause.FAILED: N_("sdk.cause.failed"),
+}
+
+
+def transport_cause(exc: BaseException) -> Cause:
+    """Why a request got no answer, from the network layer's exception and what it chains.
+
+    httpx2 reports a refused port, an unknown name and an untrusted certificate all as
+    ``ConnectError``; the OS's and ``ssl``'s exceptions underneath tell them apart.
+    """
+    seen: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and link not in seen and len(seen) < 10:
+        seen.append(link)
+        link = link.__cause__ or link.__context__
+    for link in seen:
+        if isinstance(link, ssl.SSLCertVerificationError):
+            return Cause.TLS_UNTRUSTED
+        if isinstance(link, ssl.SSLError):
+            return Cause.TLS_FAILED
+        if isinstance(link, socket.gaierror):
+            return Cause.NOT_FOUND
+        if isinstance(link, ConnectionRefusedError):
+            return Cause.REFUSED
+    if any(isinstance(link, httpx2.TimeoutException | TimeoutError) for link in seen):
+        return Cause.NO_ANSWER
+    if isinstance(exc, httpx2.UnsupportedProtocol):
+        return Cause.BAD_ADDRESS
+    if any(
+        isinstance(link, httpx2.ReadError | httpx2.RemoteProtocolError | ConnectionError)
+        for link in seen
+    ):
+        return Cause.DROPPED
+    return Cause.FAILED
+
+
+def cause_text(cause: Cause) -> str:
+    """``cause`` in words, in the run's language."""
+    return msg(_CAUSE_TEXT[cause])
 
 
 def _given(**fields: str | None) -> dict[str, Any]:

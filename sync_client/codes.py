@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large", 413
     INTERNAL_ERROR = "internal_error", 500
     NOT_READY = "not_ready", 503
+    STORAGE_FULL = "storage_full", 503  # a write found no room on the server's disk
 
     # -- customers and sessions ----------------------------------------------------------
     INVALID_NATIONAL_ID = "invalid_national_id", 400
@@ -72,6 +73,9 @@ class ErrorCode(StrEnum):
     ORDER_REPLAYED = "order_replayed", 409
     CERTIFICATE_NOT_VALID = "certificate_not_valid", 403
     ORDER_SIGNATURE_INVALID = "order_signature_invalid", 403
+    ORDER_WRONG_CUSTOMER = "order_wrong_customer", 403
+    ORDER_WRONG_AUDIENCE = "order_wrong_audience", 403
+    CERTIFICATE_SUPERSEDED = "certificate_superseded", 403
 
     # -- the relay -----------------------------------------------------------------------
     CERTIFICATE_NOT_CURRENT = "certificate_not_current", 409
@@ -79,6 +83,8 @@ class ErrorCode(StrEnum):
     SLOT_NOT_READY = "slot_not_ready", 409
     SLOT_ALREADY_UPLOADED = "slot_already_uploaded", 409
     SLOT_TOO_LARGE = "slot_too_large", 413
+    # The upload is not a relay envelope of the current version (too short, wrong first byte).
+    CIPHERTEXT_INVALID = "ciphertext_invalid", 400
     SLOT_EXPIRED = "slot_expired", 410
     SLOT_SPENT = "slot_spent", 410
     SLOT_CANCELLED = "slot_cancelled", 410

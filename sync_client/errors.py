@@ -3,6 +3,8 @@
     ClientError                      base: code + one-sentence message
     ├── InvalidInput                 a value the user typed or a file they chose is not acceptable
     │   ├── InvalidNationalId        the customer ID fails its format or check digit
+    │   ├── IterationsBelowFloor     a KDF iteration count below ``sync_client.kdf_floor``'s
+    │   ├── ServerUrlInvalid         ``--server`` is not a usable URL (or plain HTTP elsewhere)
     │   └── InputMissing             standard input ended before a prompt's answer
     ├── NotLoggedIn                  no session on this device (or one for another server)
     ├── WrongServer                  a server other than the session's was named
@@ -21,6 +23,7 @@
     │                                session's secret, customer or certificate; tampered)
     ├── QrPayloadError               a QR payload that is not a CertSync pairing link
     ├── ServerUnreachable            no HTTP answer from the server URL (the URL is named)
+    ├── CaChanged                    the server's CA is not the one pinned at first login
     └── ServerRefused                the server answered with its error shape; ``code`` is the
                                      server's (an ``ErrorCode`` when this client knows it), or
                                      ``bad_response`` for an answer not in the protocol's shape
@@ -57,11 +60,16 @@ class ClientCode(StrEnum):
     CREDENTIAL_STORE_UNAVAILABLE = "credential_store_unavailable"
     PFX_INVALID = "pfx_invalid"
     PFX_WRONG_CUSTOMER = "pfx_wrong_customer"
+    PFX_FOREIGN_CA = "pfx_foreign_ca"  # the certificate was not issued by the brokerage's CA
+    KDF_BELOW_FLOOR = "kdf_below_floor"  # fewer PBKDF2 rounds than ``sync_client.kdf_floor``
     WRONG_PASSWORD = "wrong_password"  # noqa: S105 (a code, not a password)
     ENVELOPE_INVALID = "envelope_invalid"
     SESSION_KEY_INVALID = "session_key_invalid"
     QR_PAYLOAD_INVALID = "qr_payload_invalid"
     SERVER_UNREACHABLE = "server_unreachable"
+    SERVER_URL_INVALID = "server_url_invalid"  # --server is not a usable http(s) URL
+    INSECURE_HTTP = "insecure_http"  # plain http:// to a host that is not this computer
+    CA_CHANGED = "ca_changed"  # the server's CA is not the one this device first pinned
     BAD_RESPONSE = "bad_response"  # the server answered, but not in the protocol's shape
     # The command-line runner's own (``sync_client.cli_runner``).
     USAGE = "usage"
@@ -89,6 +97,13 @@ class InvalidInput(ClientError):
 
 class InvalidNationalId(InvalidInput):
     code = ErrorCode.INVALID_NATIONAL_ID
+
+
+class IterationsBelowFloor(InvalidInput):
+    """Fewer PBKDF2 iterations than the floor allows (``sync_client.kdf_floor``); a setting
+    that asks for it is the operator's to fix (``pc-client`` exits 2)."""
+
+    code = ClientCode.KDF_BELOW_FLOOR
 
 
 class InputMissing(InvalidInput):
@@ -131,7 +146,7 @@ class WrongPfxPassword(PfxError):
 
 class PfxInvalid(PfxError):
     """Not a usable PKCS#12 file (code ``pfx_invalid``, or ``pfx_wrong_customer`` when it
-    names another customer)."""
+    names another customer, or ``pfx_foreign_ca`` when the brokerage's CA did not issue it)."""
 
 
 class EnvelopeError(ClientError):
@@ -151,7 +166,27 @@ class QrOtherServer(WrongServer, QrPayloadError):
 
 
 class ServerUnreachable(ClientError):
+    """No HTTP answer; ``details["cause"]`` says why in a word (``sync_client.api.Cause``)."""
+
     code = ClientCode.SERVER_UNREACHABLE
+
+    def __init__(self, message: str, *, cause: str | None = None) -> None:
+        super().__init__(message)
+        self.details: dict[str, Any] = {"cause": cause} if cause is not None else {}
+
+
+class ServerUrlInvalid(InvalidInput):
+    """``--server`` (or the remembered URL) is not usable (code ``server_url_invalid``, or
+    ``insecure_http`` for plain HTTP to another computer without ``--insecure-http``)."""
+
+    code = ClientCode.SERVER_URL_INVALID
+
+
+class CaChanged(ClientError):
+    """The server's CA is not the one this device pinned when it first logged in there
+    (``sync_client.pinning``)."""
+
+    code = ClientCode.CA_CHANGED
 
 
 class ServerRefused(ClientError):

@@ -5,19 +5,29 @@ carries a relay key), so a write must never leave a half-written file behind, no
 someone else could read even for a moment. The recipe is certbot's: create a temporary file in
 the target's directory with ``O_EXCL`` and the final mode, write, ``fsync``, ``os.replace`` it
 over the target, then ``fsync`` the directory so the rename itself survives a power cut.
+
+A process killed between the create and the rename leaves its temporary file behind;
+``remove_stale_temporaries`` deletes such files once they are old enough not to be a write
+still in progress (the PC's store calls it on its first write of a run).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+import stat
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sync_client.errors import InvalidInput
 from sync_client.i18n import msg, os_reason
 
 DEFAULT_FILE_MODE = 0o600
+# ``write_file_atomic``'s temporary name: ``.<target name>.<16 hex digits>.tmp``.
+TEMPORARY_NAME = re.compile(r"\..+\.[0-9a-f]{16}\.tmp")
 
 # O_BINARY only exists (and only matters) on Windows; O_CLOEXEC keeps a child process that we
 # might start from inheriting the descriptor of a secret file.
@@ -37,7 +47,7 @@ def write_file_atomic(path: Path, data: bytes, *, mode: int = DEFAULT_FILE_MODE)
     directory = path.parent
     # A random suffix, not mkstemp: mkstemp creates with 0600 and we want the caller's mode, and
     # O_EXCL already guarantees we never open a file (or follow a symlink) someone planted.
-    temp_path = directory / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    temp_path = directory / f".{path.name}.{secrets.token_hex(8)}.tmp"  # TEMPORARY_NAME
     # The umask can only remove bits, so the temporary file is never wider than ``mode``.
     fd = os.open(temp_path, _CREATE_FLAGS, mode)
     try:
@@ -57,6 +67,47 @@ def write_file_atomic(path: Path, data: bytes, *, mode: int = DEFAULT_FILE_MODE)
             temp_path.unlink()
         raise
     fsync_directory(directory)
+
+
+def is_temporary_name(name: str) -> bool:
+    """Whether ``name`` is one ``write_file_atomic`` gives its temporary files."""
+    return TEMPORARY_NAME.fullmatch(name) is not None
+
+
+def remove_stale_temporaries(
+    directory: Path,
+    *,
+    older_than: timedelta,
+    now: datetime | None = None,
+    also: Callable[[str], bool] | None = None,
+) -> list[Path]:
+    """Delete the temporary files an interrupted ``write_file_atomic`` left in ``directory``
+    (and hidden files for which ``also(name)`` says yes), when last changed before
+    ``now - older_than``; returns what was removed.
+
+    A younger one may be a write still running in another process, so it stays. Only regular
+    files are touched (never a symlink or a folder with such a name); a file that vanishes
+    meanwhile is not an error. ``OSError`` listing the folder propagates.
+    """
+    cutoff = (now or datetime.now(UTC)) - older_than
+    removed: list[Path] = []
+    for entry in os.scandir(directory):
+        name = entry.name
+        if not (is_temporary_name(name) or (name.startswith(".") and also and also(name))):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        changed = datetime.fromtimestamp(info.st_mtime, UTC)
+        if not stat.S_ISREG(info.st_mode) or changed >= cutoff:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    if removed:
+        fsync_directory(Path(directory))
+    return sorted(removed)
 
 
 def fsync_directory(directory: Path) -> None:

@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from sync_client.errors import InvalidInput, WrongPfxPassword
 from sync_client.i18n import msg
+from sync_client.kdf_floor import require_iterations
 from sync_client.pkcs12_profile import DEFAULT_PFX_ITERATIONS, looks_like_pkcs12, serialize_pkcs12
 
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -111,10 +112,12 @@ def seal_private_key(
     MAC, 600,000 PBKDF2 rounds by default, the MAC included): the pending key is protected by
     the new PFX password, and must cost an attacker as much per guess as the PFX does. Encrypted
     PKCS#8 from cryptography's ``BestAvailableEncryption`` would use only 2,048 rounds.
-    ``openssl pkcs12 -info -nocerts`` reads it. Refuses an empty password (``InvalidInput``).
+    ``openssl pkcs12 -info -nocerts`` reads it. Refuses an empty password (``InvalidInput``)
+    and fewer ``iterations`` than ``sync_client.kdf_floor`` allows (``kdf_below_floor``).
     """
     if not password:
         raise InvalidInput(msg("sdk.key.password_needed"))
+    require_iterations(iterations)
     return serialize_pkcs12(
         name=None, key=key, cert=None, cas=None, password=password, iterations=iterations
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,27 +14,53 @@ from sync_client.i18n import msg
 from sync_client.keys import PrivateKey, sign
 from sync_client.protocol import format_time, order_message
 
+# ASCII digits only: Python's int() and Decimal() also read "١٢" (Arabic-Indic), "１２"
+# (full-width), "1_000", "NaN" and "Infinity", none of which is a price or a share count.
+PRICE_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+QUANTITY_TEXT = re.compile(r"[0-9]+")
+MAX_QUANTITY = 10**9
+
+
+def parse_quantity(text: str) -> int:
+    """A share count as typed: ASCII digits, at least 1 (``InvalidInput`` otherwise)."""
+    text = text.strip()
+    if not QUANTITY_TEXT.fullmatch(text) or not 1 <= int(text) <= MAX_QUANTITY:
+        raise InvalidInput(msg("sdk.order.quantity"))
+    return int(text)
+
 
 @dataclass(frozen=True)
 class SignedOrder:
     order: dict[str, Any]
     signature: bytes
+    audience: str
+    customer_id: str
+    serial: int
 
 
 def build_order(
     *, symbol: str, side: str, quantity: int, price: str, now: datetime | None = None
 ) -> dict[str, Any]:
-    """The order object of docs/PROTOCOL.md; refuses obviously bad fields with ``InvalidInput``."""
+    """The order object of docs/PROTOCOL.md; refuses obviously bad fields with ``InvalidInput``:
+    a price that is not a plain ASCII decimal (``NaN``, ``Infinity``, ``1e5``, non-ASCII digits)
+    or has more than 2 decimals, a quantity outside 1 … ``MAX_QUANTITY``."""
     side = side.lower()
     if side not in ("buy", "sell"):
         raise InvalidInput(msg("sdk.order.side"))
-    if quantity <= 0:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidInput(msg("sdk.order.quantity"))
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(msg("sdk.order.quantity"))
+    # Plain ASCII decimals only, checked before Decimal sees them: Decimal("NaN") cannot be
+    # compared, and Decimal("Infinity") has no exponent to count decimals by.
+    if not PRICE_TEXT.fullmatch(price):
+        raise InvalidInput(msg("sdk.order.price_not_number", price=price[:40]))
     try:
         value = Decimal(price)
-    except InvalidOperation:
-        raise InvalidInput(msg("sdk.order.price_not_number", price=price)) from None
-    if value <= 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
+    except InvalidOperation:  # pragma: no cover (the pattern admits only decimals)
+        raise InvalidInput(msg("sdk.order.price_not_number", price=price[:40])) from None
+    exponent = value.as_tuple().exponent
+    if value <= 0 or not isinstance(exponent, int) or exponent < -2:
         raise InvalidInput(msg("sdk.order.price"))
     if not (symbol.isascii() and symbol.isalnum() and 1 <= len(symbol) <= 12):
         raise InvalidInput(msg("sdk.order.symbol"))
@@ -47,5 +74,10 @@ def build_order(
     }
 
 
-def sign_order(key: PrivateKey, order: dict[str, Any]) -> SignedOrder:
-    return SignedOrder(order, sign(key, order_message(order)))
+def sign_order(
+    key: PrivateKey, order: dict[str, Any], *, audience: str, customer_id: str, serial: int
+) -> SignedOrder:
+    """Sign ``order`` for ``customer_id`` with the certificate ``serial``'s key, bound to the
+    deployment ``audience`` (the server's policy ``order_audience``)."""
+    message = order_message(order, audience=audience, customer_id=customer_id, serial=str(serial))
+    return SignedOrder(order, sign(key, message), audience, customer_id, serial)

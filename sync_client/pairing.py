@@ -1,9 +1,11 @@
 """The relay handoff of function 5 (憑證上傳手機), as the two halves both programs call.
 
-    PC     send_pfx         open slot ─▶ seal (fresh key, slot + customer in the AAD) ─▶ upload
+    PC     send_pfx         open slot ─▶ seal (fresh key; origin, slot, customer and
+                            certificate in the AAD) ─▶ upload
                             ─▶ Handoff (slot id, expiry, QR payload text)
     PC     wait_for_outcome long-poll the slot until claimed / expired / cancelled, or a deadline
-    phone  receive_pfx      claim (spends the slot) ─▶ open the envelope ─▶ PFX bytes
+    phone  receive_pfx      same server? ─▶ claim (spends the slot; says the certificate
+                            fingerprint) ─▶ open the envelope ─▶ PFX bytes
 
 The PFX that crosses the relay is still protected by the customer's PFX password: the phone
 needs both the QR code (the relay key) and the password. The relay key exists only in the
@@ -25,6 +27,7 @@ from sync_client.envelope import MAX_PLAINTEXT_BYTES, new_relay_key, open_envelo
 from sync_client.errors import ClientError, InvalidInput, QrOtherServer
 from sync_client.i18n import msg
 from sync_client.national_id import normalize_national_id
+from sync_client.origin import origin_of
 from sync_client.protocol import RelayState
 from sync_client.qr import PairPayload, build_pair_payload
 
@@ -68,7 +71,8 @@ def send_pfx(
     ``client`` holds a PC session of ``customer_id``; ``certificate_fingerprint`` is the SHA-256
     of the certificate in the PFX (the server refuses with ``certificate_not_current`` unless it
     is the customer's current valid one). The PFX is sealed under a fresh 256-bit key with the
-    slot id and the customer bound in as associated data, and uploaded. If the upload fails the
+    server's origin, the slot id, the customer and the certificate fingerprint bound in as
+    associated data, and uploaded. If the upload fails the
     slot is cancelled (best effort) and the error propagates. The caller checks the PFX password
     beforehand; this function never sees it.
     """
@@ -81,7 +85,14 @@ def send_pfx(
     slot = client.open_slot(certificate_fingerprint=certificate_fingerprint)
     key = new_relay_key()
     try:
-        envelope = seal(key=key, slot_id=slot.slot_id, customer_id=customer_id, plaintext=pfx_bytes)
+        envelope = seal(
+            key=key,
+            origin=client.server_url,
+            slot_id=slot.slot_id,
+            customer_id=customer_id,
+            certificate_fingerprint=certificate_fingerprint,
+            plaintext=pfx_bytes,
+        )
         client.upload_ciphertext(slot.slot_id, envelope)
         payload = build_pair_payload(client.server_url, slot.slot_id, key)
     except BaseException:
@@ -135,10 +146,12 @@ def receive_pfx(
     password) must keep these bytes itself.
 
     ``customer_id`` is the phone's logged-in customer, bound into the decryption; when omitted
-    it is asked from the server (one status call). Refusals: ``QrPayloadError`` code
+    it is asked from the server (one status call). The origin bound in is ``client``'s, the
+    certificate fingerprint the one the claim answer names. Refusals: ``QrPayloadError`` code
     ``wrong_server`` when the QR code names another server than ``client`` talks to (checked
     before anything is sent); the server's ``slot_*`` codes as ``ServerRefused``;
-    ``EnvelopeError`` when the ciphertext, the slot id or the key was altered.
+    ``EnvelopeError`` when the ciphertext, the slot id, the key, the server or the certificate
+    is not the one the PC sealed for.
     """
     if not same_server(payload.server_url, client.server_url):
         raise QrOtherServer(
@@ -147,31 +160,24 @@ def receive_pfx(
     if customer_id is None:
         customer_id = client.status().customer_id
     customer_id = normalize_national_id(customer_id)
-    envelope = client.claim_slot(payload.slot_id)
+    claimed = client.claim_slot(payload.slot_id)
     return open_envelope(
-        key=payload.key, slot_id=payload.slot_id, customer_id=customer_id, envelope=envelope
+        key=payload.key,
+        origin=client.server_url,
+        slot_id=payload.slot_id,
+        customer_id=customer_id,
+        certificate_fingerprint=claimed.certificate_fingerprint,
+        envelope=claimed.ciphertext,
     )
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def same_server(url_a: str, url_b: str) -> bool:
-    """Whether two base URLs name the same server (case, default port, trailing slash aside)."""
-    return _comparable_url(url_a) == _comparable_url(url_b)
-
-
-def _comparable_url(url: str) -> tuple[str, str, int | None, str]:
-    """Scheme, host, port and path as a server sees them: case and default ports do not count."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
+    """Whether two base URLs name the same server: the same origin (``sync_client.origin``:
+    scheme, host in any case or IDNA spelling, port with the default written or not) and the
+    same path, a trailing slash aside. A URL without a valid origin matches nothing."""
     try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return (
-        scheme,
-        (parts.hostname or "").lower(),
-        port if port is not None else _DEFAULT_PORTS.get(scheme),
-        parts.path.rstrip("/"),
-    )
+        origins = origin_of(url_a.strip()), origin_of(url_b.strip())
+    except InvalidInput:
+        return False
+    paths = (urlsplit(url.strip()).path.rstrip("/") for url in (url_a, url_b))
+    return origins[0] == origins[1] and len(set(paths)) == 1

@@ -2,7 +2,8 @@
 
 We choose the encryption explicitly instead of taking a library default: PBES2 with PBKDF2
 (HMAC-SHA-256) and AES-256-CBC for both the key and the certificate bags, and an HMAC-SHA-256
-MAC, all with 600 000 iterations. OpenSSL 3, Windows 10 (1709+) and current iOS/Android read it.
+MAC, all with 600 000 iterations, which is also the floor (``sync_client.kdf_floor``).
+OpenSSL 3, Windows 10 (1709+) and current iOS/Android read it.
 The old RC2/3DES + SHA-1 profile is what a default would give some tools, and the PFX is all
 that protects the key on disk and in the relay.
 
@@ -24,6 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from sync_client.errors import InvalidInput, PfxInvalid, WrongPfxPassword
 from sync_client.i18n import msg
+from sync_client.kdf_floor import require_iterations
 from sync_client.keys import PrivateKey, certificate_fingerprint, key_matches_certificate
 from sync_client.pkcs12_profile import DEFAULT_PFX_ITERATIONS, looks_like_pkcs12, serialize_pkcs12
 from sync_client.protocol import format_serial
@@ -104,11 +106,11 @@ def build_pfx(
 
     Refuses an empty password (``InvalidInput``): a PFX is never written unprotected. Refuses a
     key that does not match the certificate (``PfxInvalid``): such a file could never sign.
+    Refuses fewer ``iterations`` than ``sync_client.kdf_floor`` allows (``kdf_below_floor``).
     """
     if not password:
         raise InvalidInput(msg("sdk.pfx.password_needed"))
-    if iterations < 1:
-        raise InvalidInput(msg("sdk.pfx.iterations"))
+    require_iterations(iterations)
     if not key_matches_certificate(key, cert):
         raise PfxInvalid(msg("sdk.pfx.key_mismatch"))
     return serialize_pkcs12(

@@ -63,16 +63,21 @@ SERVER_ERRORS: Final[tuple[str, ...]] = (
     N_("error.certificate_not_valid"),
     N_("error.order_signature_invalid"),
     N_("error.certificate_not_current"),
+    N_("error.order_wrong_customer"),
+    N_("error.order_wrong_audience"),
+    N_("error.certificate_superseded"),
     N_("error.slot_not_found"),
     N_("error.slot_not_ready"),
     N_("error.slot_already_uploaded"),
     N_("error.slot_too_large"),
+    N_("error.ciphertext_invalid"),
     N_("error.slot_expired"),
     N_("error.slot_spent"),
     N_("error.slot_cancelled"),
     N_("error.slot_wrong_customer"),
     N_("error.internal_error"),
     N_("error.not_ready"),
+    N_("error.storage_full"),
 )
 
 

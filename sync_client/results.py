@@ -3,7 +3,7 @@ response models, in the types the clients work with (``int`` serials, ``datetime
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +102,16 @@ class SlotState:
     slot_id: str
     state: str  # open, claimed, expired, cancelled
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ClaimedSlot:
+    """A won claim: the envelope, and the certificate fingerprint the slot was opened for
+    (bound into the envelope's associated data)."""
+
+    slot_id: str
+    certificate_fingerprint: str
+    ciphertext: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)

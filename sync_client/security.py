@@ -3,9 +3,9 @@
 1 = ask for the PFX password on every order; 2 = only on the first order of a login session;
 3 = never ask: the password lives in the operating system's credential store (``keyring``).
 A setting chosen now takes effect from the next login, so a session records the setting it
-started with. Setting 2 needs no credential store: between the orders of a login the clients
-keep the unlocked key sealed under the session's unlock secret, which only the server holds
-(``sync_client.session_key``). Neither the password nor an openable key is ever on disk.
+started with. Setting 2 needs no credential store: between the orders of a login ``pc-client``
+and ``mobile-stub`` keep the unlocked key in the memory of a key agent
+(``sync_client.key_agent``). Neither the password nor the key is ever on disk.
 """
 
 from __future__ import annotations

@@ -132,21 +132,27 @@ def unlock_cmd(ctx: Context, customer_id: str) -> None:
 @click.pass_obj
 def enrollment_code(ctx: Context, customer_id: str) -> None:
     """Print a new enrollment slip (code and expiry); an earlier slip stops working."""
+    from sync_client.pinning import show_fingerprint
     from sync_server import enrollment
     from sync_server.credentials import format_enrollment_code
 
     customer_id = parse_customer_id(customer_id)
     slip = enrollment.issue_enrollment_code(ctx.host, customer_id, actor=actor(ctx))
     code = format_enrollment_code(slip.code)
+    # The clients show the CA's fingerprint at first login (trust on first use); the slip
+    # carries it too, in the same format, so the customer can compare the two.
+    ca_fingerprint = show_fingerprint(ctx.host.ca.fingerprint_sha256)
     ctx.emit(
         {
             "customer_id": customer_id,
             "enrollment_code": code,
             "expires_at": format_time(slip.expires_at),
+            "ca_fingerprint": ca_fingerprint,
         },
         f"Certificate password slip for {customer_id}\n"
         f"  Enrollment code: {code}   (case-sensitive)\n"
-        f"  Valid until:     {format_time(slip.expires_at)}",
+        f"  Valid until:     {format_time(slip.expires_at)}\n"
+        f"  CA fingerprint:  {ca_fingerprint}",
     )
 
 

@@ -17,6 +17,7 @@ import click
 
 from sync_client.prompts import Prompter
 from sync_client.protocol import format_time
+from sync_server.errors import ConfigCode, ConfigError
 from sync_server.settings import Settings
 
 
@@ -74,8 +75,26 @@ def actor(ctx: Context) -> str:
 
 def generate_password_if(generate: bool, prompt: str) -> str:
     """A new random login password, or the one staff type at the prompt (twice on a terminal;
-    one line of standard input otherwise)."""
-    return generate_password() if generate else Prompter(sys.stdin).secret(prompt, twice=True)
+    one line of standard input otherwise).
+
+    A script may also pipe the confirmation as a second line: then the two must be equal, or
+    nothing is done (``password_confirmation_differs``), as the terminal's prompt would refuse.
+    Taking the first of two different lines would create the customer with a password that
+    staff may not have meant.
+    """
+    if generate:
+        return generate_password()
+    prompter = Prompter(sys.stdin)
+    password = prompter.secret(prompt, twice=True)
+    if not prompter.interactive:
+        confirmation = sys.stdin.readline()
+        if confirmation and confirmation.rstrip("\r\n") != password:
+            raise ConfigError(
+                f"The two lines given for {prompt!r} differ; nothing was changed. Give the "
+                "password once, or twice the same.",
+                code=ConfigCode.PASSWORD_CONFIRMATION_DIFFERS,
+            )
+    return password
 
 
 def parse_customer_id(raw: str) -> str:

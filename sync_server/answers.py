@@ -1,12 +1,22 @@
 """The server's values as the wire's response models (``sync_client.wire``): what every JSON
 answer is built from, so that the server says exactly what the models (and ``/openapi.json``)
-document."""
+document.
+
+The two busiest answers, status and an issued certificate, are also encoded directly
+(``status_body``, ``issued_body``): a plain dict through ``orjson``, the CA chain (the same for
+every answer) spliced in already encoded. They carry exactly the fields and formats of their
+models; a test compares both encodings for every status.
+"""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
+from typing import Any
 
-from sync_client.protocol import StatusCode, format_serial
+import orjson
+
+from sync_client.protocol import StatusCode, format_serial, format_time
 from sync_client.wire.certificates import CertificateObject, IssuedResponse, StatusResponse
 from sync_client.wire.errors import ErrorResponse
 from sync_client.wire.info import InfoResponse, PolicyResponse, Terms
@@ -53,6 +63,60 @@ def issued_answer(host: Host, cert: Certificate) -> IssuedResponse:
     )
 
 
+# -- the fast encodings of the two busiest answers -----------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _encoded_string(text: str) -> bytes:
+    """``text`` as a JSON string, encoded once (the CA chain: a few KB, on every answer)."""
+    return orjson.dumps(text)
+
+
+def _with_chain(fields: dict[str, Any], chain_pem: str) -> bytes:
+    """``fields`` as a JSON object with ``"chain_pem"`` last, the chain already encoded."""
+    return orjson.dumps(fields)[:-1] + b',"chain_pem":' + _encoded_string(chain_pem) + b"}"
+
+
+def _certificate_fields(cert: Certificate, *, now: datetime, window: timedelta) -> dict[str, Any]:
+    """``certificate_object`` as the dict its model encodes to."""
+    return {
+        "customer_id": cert.customer_id,
+        "serial": cert.serial,
+        "serial_display": format_serial(int(cert.serial)),
+        "subject_cn": cert.customer_id,
+        "not_before": format_time(cert.not_before),
+        "not_after": format_time(cert.not_after),
+        "fingerprint_sha256": cert.fingerprint_sha256,
+        "status": certificate_state(cert, now=now, window=window),
+        "cert_pem": cert.cert_pem,
+    }
+
+
+def status_body(host: Host, status: Status) -> bytes:
+    """``status_answer(host, status).to_json_bytes()``, encoded directly."""
+    now, window = host.now(), host.settings.renewal_window
+    cert = status.certificate
+    opens = status.renewal_opens_at
+    fields = {
+        "customer_id": status.customer_id,
+        "code": int(status.code),
+        "label": status.code.label,
+        "certificate": _certificate_fields(cert, now=now, window=window) if cert else None,
+        "renewal_opens_at": format_time(opens) if opens is not None else None,
+    }
+    return _with_chain(fields, host.ca.chain_pem)
+
+
+def issued_body(host: Host, cert: Certificate) -> bytes:
+    """``issued_answer(host, cert).to_json_bytes()``, encoded directly."""
+    fields = {
+        "certificate": _certificate_fields(
+            cert, now=host.now(), window=host.settings.renewal_window
+        )
+    }
+    return _with_chain(fields, host.ca.chain_pem)
+
+
 def login_answer(new: NewSession, status: Status) -> LoginResponse:
     """The new session; a renewal reminder while its certificate is inside the window."""
     reminder = None
@@ -78,6 +142,7 @@ def policy_answer(host: Host) -> PolicyResponse:
         certificate_validity_days=settings.certificate_validity // timedelta(days=1),
         relay_slot_lifetime_seconds=int(settings.relay_slot_lifetime.total_seconds()),
         server_time=host.now(),
+        order_audience=host.order_audience,
     )
 
 

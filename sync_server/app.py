@@ -13,7 +13,6 @@ latency sample; ``/metrics`` serves this app's registry, ``/readyz`` says whethe
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -47,7 +46,7 @@ from sync_client.wire.relay import (
     UploadRequest,
 )
 from sync_client.wire.renewal import RenewalChallengeResponse, RenewRequest
-from sync_client.wire.sessions import LoginRequest, UnlockSecretResponse
+from sync_client.wire.sessions import LoginRequest
 from sync_server import (
     application,
     certificate_views,
@@ -63,11 +62,12 @@ from sync_server import (
 from sync_server.answers import (
     info_answer,
     issued_answer,
+    issued_body,
     login_answer,
     policy_answer,
-    status_answer,
+    status_body,
 )
-from sync_server.bodies import bearer_token, parse_body, parse_query
+from sync_server.bodies import bearer_token, parse_body, parse_query, path_slot_id
 from sync_server.crl import CrlCache
 from sync_server.customers import Principal
 from sync_server.error_handlers import EXCEPTION_HANDLERS
@@ -186,18 +186,10 @@ def create_app(host: Host) -> Starlette:
         await run_in_threadpool(customers.logout, host, bearer_token(request))
         return Response(status_code=204)
 
-    async def unlock_secret(request: Request) -> Response:
-        secret = await run_in_threadpool(customers.unlock_secret, host, bearer_token(request))
-        encoded = base64.urlsafe_b64encode(secret).rstrip(b"=").decode("ascii")
-        # A secret: no cache may keep a copy.
-        return answer(
-            UnlockSecretResponse(unlock_secret=encoded), headers={"Cache-Control": "no-store"}
-        )
-
     async def status(request: Request) -> Response:
         token = bearer_token(request)
         result = await read(certificate_views.status_for_token, host, token)
-        return answer(status_answer(host, result))
+        return Response(status_body(host, result), media_type="application/json")
 
     async def enrollment_check(request: Request) -> Response:
         who = await principal(request, routes.ENROLLMENT_CHECK)
@@ -222,7 +214,7 @@ def create_app(host: Host) -> Starlette:
                 terms_version=sent.terms_version,
             )
         )
-        return answer(issued_answer(host, cert), 201)
+        return Response(issued_body(host, cert), 201, media_type="application/json")
 
     async def renewal_challenge(request: Request) -> Response:
         who = await principal(request, routes.RENEWAL_CHALLENGE)
@@ -258,7 +250,13 @@ def create_app(host: Host) -> Starlette:
         sent = await body(request, routes.PLACE_ORDER, OrderRequest)
         row = await run_in_threadpool(
             lambda: orders.place_order(
-                host, who, order=sent.order, signature=sent.signature, serial=sent.serial
+                host,
+                who,
+                order=sent.order,
+                signature=sent.signature,
+                serial=sent.serial,
+                customer_id=sent.customer_id,
+                audience=sent.audience,
             )
         )
         reply = OrderResponse(
@@ -279,14 +277,14 @@ def create_app(host: Host) -> Starlette:
     async def upload_ciphertext(request: Request) -> Response:
         who = await principal(request, routes.UPLOAD_CIPHERTEXT)
         sent = await body(request, routes.UPLOAD_CIPHERTEXT, UploadRequest)
-        slot_id = request.path_params["slot_id"]
+        slot_id = path_slot_id(request)
         await run_in_threadpool(relay.upload_ciphertext, host, who, slot_id, sent.ciphertext)
         return Response(status_code=204)
 
     async def slot_events(request: Request) -> Response:
         who = await principal(request, routes.SLOT_EVENTS)
         query = parse_query(request, SlotEventsQuery)
-        slot_id = request.path_params["slot_id"]
+        slot_id = path_slot_id(request)
         view = await wait_for_change(
             host, notifier, who, slot_id, after=query.after, wait=query.wait
         )
@@ -297,27 +295,35 @@ def create_app(host: Host) -> Starlette:
 
     async def claim_slot(request: Request) -> Response:
         who = await principal(request, routes.CLAIM_SLOT)
-        slot_id = request.path_params["slot_id"]
+        slot_id = path_slot_id(request)
         try:
-            ciphertext = await run_in_threadpool(relay.claim_slot, host, who, slot_id)
+            claimed = await run_in_threadpool(relay.claim_slot, host, who, slot_id)
         finally:
             notifier.notify(slot_id)
-        reply = ClaimResponse(slot_id=slot_id, customer_id=who.customer_id, ciphertext=ciphertext)
+        reply = ClaimResponse(
+            slot_id=slot_id,
+            customer_id=who.customer_id,
+            certificate_fingerprint=claimed.certificate_fingerprint,
+            ciphertext=claimed.ciphertext,
+        )
         return answer(reply)
 
     async def cancel_slot(request: Request) -> Response:
         who = await principal(request, routes.CANCEL_SLOT)
-        slot_id = request.path_params["slot_id"]
+        slot_id = path_slot_id(request)
         await run_in_threadpool(relay.cancel_slot, host, who, slot_id)
         notifier.notify(slot_id)
         return Response(status_code=204)
 
     async def pair_page(request: Request) -> Response:
         # Where a phone's camera app lands when it opens the QR link: the key stays in the
-        # fragment, so this page never sees it.
+        # fragment, which the server never sees, but a script on this page could read it
+        # (location.hash). So the page is static HTML and its headers forbid every script,
+        # and anything else loaded or framed; no Referer leaves it.
         return HTMLResponse(
             "<!doctype html><meta charset=utf-8><title>CertSync pairing</title>"
-            "<p>Open this QR code with the CertSync trading app to receive your certificate.</p>"
+            "<p>Open this QR code with the CertSync trading app to receive your certificate.</p>",
+            headers=relay.PAIR_PAGE_HEADERS,
         )
 
     @contextlib.asynccontextmanager
@@ -354,7 +360,6 @@ def create_app(host: Host) -> Starlette:
         "crl": crl,
         "login": login,
         "logout": logout,
-        "unlock_secret": unlock_secret,
         "status": status,
         "enrollment_check": enrollment_check,
         "apply": apply,

@@ -1,12 +1,16 @@
 """Apply: a customer without a valid certificate gets one against their enrollment slip.
 
-In order: the terms (accepted, and the current version), the CSR (``issuance.vet_csr``), then
-in one write transaction the rules of ``enrollment`` (no valid certificate yet; the slip usable
-and its code right, used up here), the new certificate, and the one it replaces marked
-superseded. A refusal after the slip check is recorded and committed, then raised.
+In order: the terms (accepted, and the current version), the CSR (``issuance.vet_csr``) and its
+signature (``issuance.sign_certificate``), then in one short write transaction the rules of
+``enrollment`` (no valid certificate yet; the slip usable and its code right, used up here), the
+new certificate's row, and the one it replaces marked superseded. A refusal after the slip check
+is recorded and committed, then raised (the certificate signed for it is dropped unseen).
 """
 
 from __future__ import annotations
+
+from sqlalchemy import bindparam, update
+from sqlmodel import col
 
 from sync_server import audit
 from sync_server.customers import Principal
@@ -14,7 +18,7 @@ from sync_server.enrollment import take_slip
 from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
 from sync_server.info import accepted_terms_version
-from sync_server.issuance import issue_audit_detail, issue_certificate, vet_csr
+from sync_server.issuance import issue_audit_detail, sign_certificate, store_certificate, vet_csr
 from sync_server.models import Certificate
 
 
@@ -38,6 +42,15 @@ def apply(
     accepted = accepted_terms_version(terms_version, current=host.settings.info.terms_version)
     csr = vet_csr(csr_pem, customer_id)
     now = host.now()
+    # Signed before the write transaction, which then only reads and writes rows.
+    signed = sign_certificate(
+        host,
+        csr,
+        customer_id=customer_id,
+        not_before=now,
+        not_after=now + host.settings.certificate_validity,
+        via="apply",
+    )
     issued: Certificate | None = None
     with audit.attempt(
         host.db,
@@ -49,18 +62,21 @@ def apply(
         session = current.session
         latest, slip = take_slip(host, current, customer_id, enrollment_code, now, consume=True)
         if slip is not None:
-            issued = issue_certificate(
-                host,
-                session,
-                csr,
-                customer_id=customer_id,
-                not_before=now,
-                not_after=now + host.settings.certificate_validity,
-                via="apply",
-            )
+            issued = store_certificate(host, session, signed)
             if latest is not None and latest.superseded_at is None:
-                latest.superseded_at, latest.superseded_by = now, issued.serial
-                session.add(latest)
+                session.exec(
+                    _SUPERSEDE,
+                    params={"old_serial": latest.serial, "now": now, "new_serial": issued.serial},
+                )
         current.detail = issue_audit_detail(issued, accepted)
     assert issued is not None
     return issued
+
+
+# Built once, like the slip's UPDATEs: the certificate an apply replaces is marked superseded.
+_SUPERSEDE = (
+    update(Certificate)
+    .where(col(Certificate.serial) == bindparam("old_serial"))
+    .where(col(Certificate.superseded_at).is_(None))
+    .values(superseded_at=bindparam("now"), superseded_by=bindparam("new_serial"))
+)

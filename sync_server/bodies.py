@@ -6,10 +6,15 @@ A body is read with a size cap (``payload_too_large``), parsed as JSON by Pydant
 the first through and crash on the second), and validated by the model: a bad body is one
 refusal naming the field, with the code the model gives that field (``bad_request`` unless a
 route documents another), and never reaches the service.
+
+A path parameter is held to its form (``routes.PATH_PATTERNS``) the same way: a slot id that
+could never have been issued (a NUL, which PostgreSQL refuses in text, a non-ASCII letter, a
+megabyte) is ``slot_not_found`` at once, as an unknown one would be after the lookup.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -17,10 +22,12 @@ from starlette.requests import Request
 
 from sync_client.codes import ErrorCode
 from sync_client.wire.base import WireRequest, refusal
+from sync_client.wire.routes import SLOT_ID_PATTERN
 from sync_server.errors import ServiceError
 
 M = TypeVar("M", bound=WireRequest)
 MAX_TOKEN_LENGTH = 200
+_SLOT_ID = re.compile(SLOT_ID_PATTERN.removeprefix("^").removesuffix("$"), re.ASCII)
 
 
 def bearer_token(request: Request) -> str:
@@ -69,3 +76,11 @@ def parse_query(request: Request, model: type[M]) -> M:
         return model.model_validate(dict(request.query_params))
     except ValidationError as exc:
         raise _refuse(model, exc) from None
+
+
+def path_slot_id(request: Request) -> str:
+    """The route's ``{slot_id}``, or ``slot_not_found`` when it is not in a slot id's form."""
+    slot_id: str = request.path_params["slot_id"]
+    if not _SLOT_ID.fullmatch(slot_id):
+        raise ServiceError(ErrorCode.SLOT_NOT_FOUND, "There is no such pairing slot.")
+    return slot_id

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Select, bindparam
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from sync_client.protocol import StatusCode
@@ -64,6 +66,15 @@ def latest_certificate(session: Session, customer_id: str) -> Certificate | None
     return session.exec(_LATEST_CERTIFICATE, params={"customer_id": customer_id}).first()
 
 
+def latest_certificate_value(session: Session, customer_id: str) -> Certificate | None:
+    """``latest_certificate`` as a plain value read with Core (apply's transaction): cheaper,
+    and not tracked, so a change to it is written only by an explicit ``UPDATE``."""
+    row = session.execute(_LATEST_CERTIFICATE_ROW, {"customer_id": customer_id}).first()
+    if row is None:
+        return None
+    return Certificate.model_construct(**row._mapping)
+
+
 @dataclass(frozen=True)
 class Status:
     customer_id: str
@@ -87,10 +98,25 @@ def get_status(host: Host, customer_id: str) -> Status:
     return status_at(customer_id, cert, now=host.now(), window=host.settings.renewal_window)
 
 
-# The busiest call: the session and the latest certificate in one query, not two (each ORM
-# round trip costs more Python time than SQLite takes to answer it).
-_CALLER_STATUS = (
-    select(LoginSession, Certificate)
+# The busiest call: the session and the latest certificate in one Core query, not two, and
+# no ORM objects loaded (each ORM round trip, and loading its objects, cost more Python time
+# than SQLite takes to answer).
+_CERTIFICATE_COLUMNS = tuple(Certificate.__table__.columns)  # type: ignore[attr-defined]
+_LATEST_CERTIFICATE_ROW: Select[Any] = (
+    sql_select(*_CERTIFICATE_COLUMNS)
+    .where(col(Certificate.customer_id) == bindparam("customer_id"))
+    .order_by(col(Certificate.issued_at).desc(), col(Certificate.not_after).desc())
+    .limit(1)
+)
+_CALLER_STATUS: Select[Any] = (
+    sql_select(
+        col(LoginSession.customer_id).label("session_customer_id"),
+        col(LoginSession.device_kind),
+        col(LoginSession.expires_at).label("session_expires_at"),
+        col(LoginSession.ended_at),
+        *_CERTIFICATE_COLUMNS,
+    )
+    .select_from(LoginSession)
     .outerjoin(Certificate, col(Certificate.customer_id) == col(LoginSession.customer_id))
     .where(col(LoginSession.token_hash) == bindparam("token_hash"))
     .order_by(col(Certificate.issued_at).desc(), col(Certificate.not_after).desc())
@@ -98,13 +124,30 @@ _CALLER_STATUS = (
 )
 
 
+@dataclass(frozen=True)
+class _CallerSession:
+    customer_id: str
+    device_kind: str
+    expires_at: datetime
+    ended_at: datetime | None
+
+
 def status_for_token(host: Host, token: str) -> Status:
     """The status of the customer behind a bearer token, or ``unauthenticated``."""
-    with host.db.read() as session:
-        row = session.exec(_CALLER_STATUS, params={"token_hash": hash_token(token)}).first()
+    row = host.db.read_row(_CALLER_STATUS, {"token_hash": hash_token(token)})
     now = host.now()
-    login = require_live(row[0] if row else None, now)
-    cert = row[1] if row else None
+    caller = None
+    if row is not None:
+        caller = _CallerSession(
+            row.session_customer_id, row.device_kind, row.session_expires_at, row.ended_at
+        )
+    login = require_live(caller, now)
+    cert = None
+    if row is not None and row.serial is not None:
+        # A plain value built from the row: nothing tracks it, nothing will write it back.
+        cert = Certificate.model_construct(
+            **{c.name: row._mapping[c] for c in _CERTIFICATE_COLUMNS}
+        )
     return status_at(login.customer_id, cert, now=now, window=host.settings.renewal_window)
 
 

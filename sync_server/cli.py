@@ -89,6 +89,16 @@ def check_tls(settings: Settings) -> None:
         ) from None
 
 
+def with_tls_flags(settings: Settings, cert: Path | None, key: Path | None) -> Settings:
+    """``settings`` with ``--tls-cert``/``--tls-key`` (the flags win over the environment);
+    one without the other is a configuration error."""
+    if cert is None and key is None:
+        return settings
+    if cert is None or key is None:
+        raise ConfigError("Give both --tls-cert and --tls-key, or neither.")
+    return settings.replace(tls_cert_file=cert, tls_key_file=key)
+
+
 @cli.command()
 @click.option("--host", "bind_host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -101,10 +111,35 @@ def check_tls(settings: Settings) -> None:
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
 )
-def serve(bind_host: str, port: int, demo: bool, log_level: str) -> None:
+@click.option(
+    "--tls-cert",
+    "tls_cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Serve HTTPS with this certificate (PEM, then its chain) [default: $SYNC_TLS_CERT_FILE].",
+)
+@click.option(
+    "--tls-key",
+    "tls_key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="The TLS certificate's private key (unencrypted PEM) [default: $SYNC_TLS_KEY_FILE].",
+)
+def serve(
+    bind_host: str,
+    port: int,
+    demo: bool,
+    log_level: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+) -> None:
     """Run the service (SQLite in SYNC_DATA_DIR unless SYNC_DATABASE_URL is set).
 
-    Logs go to stderr, one JSON object per line.
+    With --tls-cert and --tls-key (or SYNC_TLS_CERT_FILE and SYNC_TLS_KEY_FILE) it speaks
+    HTTPS itself; otherwise plain HTTP, for a reverse proxy in front. Logs go to stderr, one
+    JSON object per line.
     """
     import uvicorn
 
@@ -112,7 +147,7 @@ def serve(bind_host: str, port: int, demo: bool, log_level: str) -> None:
     from sync_server.host import open_host
     from sync_server.logs import configure_logging
 
-    settings = Settings.from_env()
+    settings = with_tls_flags(Settings.from_env(), tls_cert, tls_key)
     check_tls(settings)
     sock = bind_socket(bind_host, port)
     try:
@@ -131,6 +166,10 @@ def serve(bind_host: str, port: int, demo: bool, log_level: str) -> None:
     configure_logging(log_level)
     config = uvicorn.Config(
         create_app(host),
+        # uvloop and the httptools parser when installed (``uvicorn[standard]``, which the
+        # server extra brings), else asyncio and h11: "auto" picks them, said here on purpose.
+        loop="auto",
+        http="auto",
         log_config=None,
         access_log=False,
         log_level=log_level.lower(),

@@ -3,10 +3,6 @@
 - Login passwords: Argon2id (memory-hard), PHC-encoded with its own salt and parameters.
 - Session tokens, relay ids, challenge ids: 256 or 128 random bits; tokens are stored as SHA-256
   (a fast hash is enough for values nobody can guess).
-- Session unlock secrets (security setting 2): HMAC-SHA256 of the session token under a random
-  256-bit seed kept with the session. The server can recompute the secret only while the
-  client presents the token and the seed exists; the database holds neither the secret nor the
-  token, and logout deletes the seed.
 - Enrollment codes: 12 characters from a 32-character alphabet without look-alikes
   (60 bits), printed in three groups of four, stored as SHA-256 over the customer ID and the
   code. Online guessing is stopped by the 5-try limit; an offline search of a stolen table has
@@ -49,16 +45,6 @@ def verify_password(password: str, encoded: str) -> bool:
 def new_token() -> str:
     """A session token: 256 random bits, base64url."""
     return secrets.token_urlsafe(32)
-
-
-def new_unlock_seed() -> bytes:
-    """256 random bits, drawn at login, from which the session's unlock secret is derived."""
-    return secrets.token_bytes(32)
-
-
-def session_unlock_secret(seed: bytes, token: str) -> bytes:
-    """The session's 32-byte unlock secret: HMAC-SHA256(seed, domain + token)."""
-    return hmac.new(seed, f"certsync-unlock-secret-v1\n{token}".encode(), hashlib.sha256).digest()
 
 
 def new_id(nbytes: int = 16) -> str:

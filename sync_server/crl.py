@@ -4,7 +4,8 @@ A signed CRL is good until its ``nextUpdate``, so 0.1's way (scan the certificat
 on every ``GET /api/v1/crl``) spent a table scan and a signature per request, for a public URL
 anyone can call. Now each instance keeps the CRL it signed and re-signs only when
 
-- a revocation happened anywhere: ``crl_state.revocations`` (one primary-key read per request)
+- a revocation happened anywhere: ``crl_state.revocations`` (one primary-key read per request,
+  a Core ``Database.read_row``)
   differs from the count the cached CRL reflects. Revocations come from ``admin`` processes and
   from other instances, so no in-process signal could tell; the database row does; or
 - ``nextUpdate`` nears: less than a quarter of the CRL's lifetime is left.
@@ -79,6 +80,9 @@ def revocation_count(session: Session) -> int:
     return state.revocations if state is not None else 0
 
 
+_REVOCATIONS = select(col(CrlState.revocations)).where(col(CrlState.id) == 1)
+
+
 # What the partial index ``ix_certificate_revoked`` holds, so it alone answers (a test reads
 # the query plan).
 REVOKED_ENTRIES = select(
@@ -132,8 +136,8 @@ class CrlCache:
     def current(self, host: Host) -> SignedCrl:
         now = host.now()
         lifetime = host.settings.crl_lifetime
-        with host.db.read() as session:
-            revocations = revocation_count(session)
+        row = host.db.read_row(_REVOCATIONS, {})  # the one read of a served CRL: Core, no ORM
+        revocations = int(row[0]) if row is not None else 0
         crl = self._crl
         if is_fresh(crl, revocations=revocations, now=now, lifetime=lifetime):
             assert crl is not None

@@ -1,9 +1,7 @@
 """Customers and their login sessions (the trading login the original system assumed).
 
 Rules: the ID is a valid national ID; passwords are Argon2id hashes; a session token is 256
-random bits, stored hashed, bound to a device kind, and ends at ``expires_at`` or at logout. A
-live session hands its unlock secret (security setting 2) to its own token only; logout wipes
-the seed it is derived from, so the secret cannot come back.
+random bits, stored hashed, bound to a device kind, and ends at ``expires_at`` or at logout.
 
 Wrong passwords are throttled, not punished with a lock (``login_throttle`` has the counters).
 The choices, against OWASP's Authentication Cheat Sheet ("Login Throttling"/"Account Lockout":
@@ -47,9 +45,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn, Protocol, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
 from sync_client.errors import InvalidNationalId
@@ -60,8 +59,6 @@ from sync_server.credentials import (
     hash_password,
     hash_token,
     new_token,
-    new_unlock_seed,
-    session_unlock_secret,
     verify_password,
 )
 from sync_server.errors import ErrorCode, ServiceError
@@ -151,7 +148,7 @@ def set_password(host: Host, *, customer_id: str, password: str, actor: str) -> 
             update(LoginSession)
             .where(col(LoginSession.customer_id) == customer_id)
             .where(col(LoginSession.ended_at).is_(None))
-            .values(ended_at=now, unlock_seed=None)
+            .values(ended_at=now)
         )
         audit.record(session, now=now, action="password_set", actor=actor, customer_id=customer_id)
 
@@ -210,7 +207,6 @@ def login(
                 device_kind=device_kind,
                 created_at=now,
                 expires_at=expires_at,
-                unlock_seed=new_unlock_seed(),
             )
         )
         audit.record(
@@ -292,7 +288,23 @@ def _refuse_failed(
     raise refusal
 
 
-def require_live(row: LoginSession | None, now: datetime) -> LoginSession:
+class SessionRow(Protocol):
+    """What the session check reads of a ``login_session`` row (a Core row has it by name)."""
+
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def device_kind(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+
+
+S = TypeVar("S", bound=SessionRow)
+
+
+def require_live(row: S | None, now: datetime) -> S:
     """``row`` if it is a session that has not ended or expired, else ``unauthenticated``."""
     if row is None or row.ended_at is not None or row.expires_at <= now:
         raise _session_ended()
@@ -305,9 +317,19 @@ def _session_ended() -> ServiceError:
     )
 
 
-def _live_session(host: Host, token: str) -> LoginSession:
-    with host.db.read() as session:
-        row = session.get(LoginSession, hash_token(token))
+# Every authenticated call runs it: a Core lookup by primary key, no ORM object (loading one
+# cost more Python time than the rest of the check).
+_SESSION_LOOKUP = sql_select(
+    col(LoginSession.customer_id),
+    col(LoginSession.device_kind),
+    col(LoginSession.expires_at),
+    col(LoginSession.ended_at),
+).where(col(LoginSession.token_hash) == bindparam("token_hash"))
+
+
+def _live_session(host: Host, token: str) -> Any:
+    """The live session's row (a ``SessionRow``), or ``unauthenticated``."""
+    row = host.db.read_row(_SESSION_LOOKUP, {"token_hash": hash_token(token)})
     return require_live(row, host.now())
 
 
@@ -317,20 +339,6 @@ def authenticate(host: Host, token: str) -> Principal:
     return Principal(row.customer_id, row.device_kind)
 
 
-def unlock_secret(host: Host, token: str) -> bytes:
-    """The live session's 32-byte unlock secret, or ``unauthenticated``.
-
-    Read-only and not audited: a client asks for it on every order under setting 2, and it
-    changes nothing. It is never logged; only the caller holding the token gets it.
-    """
-    row = _live_session(host, token)
-    if row.unlock_seed is None:
-        # Logout wipes the seed as it ends the session, so a live session always has one;
-        # refusing here keeps a row changed by hand from yielding a secret.
-        raise _session_ended()
-    return session_unlock_secret(row.unlock_seed, token)
-
-
 def logout(host: Host, token: str) -> None:
     principal = authenticate(host, token)
     now = host.now()
@@ -338,7 +346,7 @@ def logout(host: Host, token: str) -> None:
         session.exec(
             update(LoginSession)
             .where(col(LoginSession.token_hash) == hash_token(token))
-            .values(ended_at=now, unlock_seed=None)
+            .values(ended_at=now)
         )
         audit.record(
             session,

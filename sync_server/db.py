@@ -1,12 +1,17 @@
 """The database: engines for SQLite (embedded default) and PostgreSQL (scale-out).
 
-``Database.write()`` opens a transaction that will write. On SQLite it starts with
-``BEGIN IMMEDIATE`` so that writers queue on the file lock up front instead of failing late
-with "database is locked" when a read-then-write transaction tries to upgrade. Within one
-process, SQLite writers also queue on a lock of ours first: SQLite's own busy handler makes a
-waiting writer *sleep* and retry (for up to 100 ms a time), so under load the file lock sat
-free while writers slept; a lock hands it over at once. PostgreSQL needs no such trick: one-time
-items are consumed by conditional UPDATEs whose row locks serialize racing instances.
+``Database.write()`` opens a transaction that will write. On SQLite the writes of one process
+share transactions (``sync_server.group_commit``): each write runs in a savepoint, one at a
+time, and a batch of them commits with one fsync before any of them returns. The batch starts
+with ``BEGIN IMMEDIATE`` so that it takes the file lock up front instead of failing late with
+"database is locked" when a read-then-write transaction tries to upgrade (another process,
+``admin`` or a backup, waits on ``busy_timeout``). PostgreSQL needs no such trick: one
+transaction per write, and one-time items are consumed by conditional UPDATEs whose row locks
+serialize racing instances.
+
+``Database.read_row()`` is the hot paths' lookup (the session check, the status read): one Core
+``SELECT``, no ORM session, on SQLite outside any transaction. ``SQLITE_PRAGMAS`` are the SQLite
+settings, each with its reason (``synchronous=FULL``: a commit is on disk before it is reported).
 
 The tables come from the migrations (``sync_server.schema``), never from ``create_all``. What a
 committed write did is handed to the ``on_commit`` observers (the metrics count it), and every
@@ -15,20 +20,23 @@ error the database driver raises to the ``on_error`` ones; a rolled-back write r
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, Executable, Row, event, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from sync_server import models  # noqa: F401  (registers the tables)
-from sync_server.errors import ConfigCode, ConfigError
+from sync_server.errors import ConfigCode, ConfigError, ErrorCode, ServiceError
+from sync_server.group_commit import GroupCommit
 
 log = logging.getLogger("sync_server.db")
 
@@ -37,9 +45,35 @@ EVENTS_KEY = "certsync_events"
 Event = tuple[str, str, int]  # (action, outcome, how many)
 
 
-def _sqlite_engine(url: str, begin: str) -> Engine:
+# Every SQLite connection's settings, chosen for a server that answers only after its write is
+# on disk:
+# - ``journal_mode=WAL``: readers never wait for the writer nor the writer for readers, and a
+#   commit appends to the write-ahead log instead of rewriting pages.
+# - ``synchronous=FULL``: every commit fsyncs the WAL before SQLite reports it done, so a
+#   certificate, a consumed one-time code or an audit row that an answer reported survives a
+#   power loss or an OS crash. (``NORMAL`` would fsync only at checkpoints: durable against a
+#   crash of the server process, but a power loss could undo the last commits — a code used
+#   once could then be used again, a certificate the customer holds would be unknown here.)
+#   It costs one fsync per write transaction, ~0.5 ms on this project's disk, spent outside the
+#   GIL; reads do not pay it.
+# - ``foreign_keys=ON`` (SQLite's default is off) and ``busy_timeout`` (30 s) for a writer in
+#   another process (``admin``, a backup) holding the file lock.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
+
+
+def _sqlite_engine(url: str, begin: str | None, **kwargs: Any) -> Engine:
+    """An engine whose connections have ``SQLITE_PRAGMAS`` and whose transactions start with
+    ``begin``; ``None``: none at all, each statement on its own (``Database.read_row``)."""
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        hide_parameters=True,
+        **kwargs,
     )
 
     @event.listens_for(engine, "connect")
@@ -47,15 +81,15 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         # Take transaction control away from the sqlite3 module so BEGIN is ours.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # durable with WAL except on power loss
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+    if begin is not None:
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql(begin)
 
     return engine
 
@@ -71,14 +105,13 @@ class Database:
         # Engines connect lazily: building them creates no file and opens no connection.
         database = make_url(url).database if self.is_sqlite else None
         self.sqlite_path: Path | None = Path(database) if database else None
-        # Reentrant, so a (mistakenly) nested write fails on SQLite's lock as before instead of
-        # hanging here.
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.RLock() if self.is_sqlite else nullcontext()
-        )
+        self._group: GroupCommit | None = None
         if self.is_sqlite:
             self._read_engine = _sqlite_engine(url, "BEGIN")
             self._write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
+            self._group = GroupCommit(self._write_engine)
+            # One statement, no transaction: nothing to roll back when a connection returns.
+            self._row_engine = _sqlite_engine(url, None, pool_reset_on_return=None)
         else:
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -89,8 +122,8 @@ class Database:
             )
             # hide_parameters: an error's text (which may reach a log) never shows a value.
             engine = create_engine(url, hide_parameters=True, **kwargs)
-            self._read_engine = self._write_engine = engine
-        for engine in {self._read_engine, self._write_engine}:
+            self._read_engine = self._write_engine = self._row_engine = engine
+        for engine in {self._read_engine, self._write_engine, self._row_engine}:
             event.listen(engine, "handle_error", self._report_error)
 
     def _report_error(self, context: Any) -> None:
@@ -116,8 +149,9 @@ class Database:
 
         Refusals to connect become one ``ConfigError`` line an operator can act on.
         """
+        turn = self._group.exclusive() if self._group is not None else nullcontext()
         try:
-            with self._write_lock, self._write_engine.begin() as connection:
+            with turn, self._write_engine.begin() as connection:
                 yield connection
         except OperationalError as exc:
             raise connection_error(self, exc) from None
@@ -125,6 +159,18 @@ class Database:
     def dispose(self) -> None:
         self._read_engine.dispose()
         self._write_engine.dispose()
+        self._row_engine.dispose()
+
+    def read_row(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+        """The first row of one Core ``SELECT``, or ``None``: the hot paths' lookups.
+
+        No ORM session and no objects: SQLAlchemy still compiles once (the statement is built
+        at import) and converts the columns' types. On SQLite the statement runs on its own, in
+        autocommit, so it costs no ``BEGIN`` and no rollback; a single statement sees one
+        committed state anyway. Several reads that must agree with each other use ``read()``.
+        """
+        with self._row_engine.connect() as connection:
+            return connection.execute(statement, params).first()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -133,15 +179,32 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session that commits when the block ends normally and rolls back otherwise."""
-        with self._write_lock, Session(self._write_engine, expire_on_commit=False) as session:
+        """A session that commits when the block ends normally and rolls back otherwise.
+
+        A write refused for lack of space is ``storage_full`` (503), here, once for every
+        caller: not a bug, and nothing of it is kept (reads go on; the first write after space
+        returns succeeds).
+        """
+        if self._group is not None:  # SQLite: a savepoint in the current group commit
             try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
+                with self._group.write() as session:
+                    yield session
+            except BaseException as exc:
+                if is_storage_full(exc):
+                    raise storage_full_error() from exc
                 raise
             events: list[Event] = session.info.pop(EVENTS_KEY, [])
+        else:
+            with Session(self._write_engine, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException as exc:
+                    session.rollback()
+                    if is_storage_full(exc):
+                        raise storage_full_error() from exc
+                    raise
+                events = session.info.pop(EVENTS_KEY, [])
         if events:
             for observer in self.on_commit:
                 observer(events)
@@ -195,12 +258,61 @@ class Database:
         return f"Database({self.url.split(':', 1)[0]}:…)"
 
 
+# SQLite's primary result code SQLITE_FULL; PostgreSQL's SQLSTATE disk_full (class 53).
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) says the disk under the database is full."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno == errno.ENOSPC:
+            return True
+        sqlite_code = getattr(current, "sqlite_errorcode", None)  # sqlite3.Error, 3.11+
+        if isinstance(sqlite_code, int) and sqlite_code & 0xFF == _SQLITE_FULL:
+            return True
+        if getattr(current, "sqlstate", None) == _PG_DISK_FULL:
+            return True
+        if isinstance(current, DBAPIError) and current.orig is not None:
+            current = current.orig
+        else:
+            current = current.__cause__ or current.__context__
+    return False
+
+
+def _no_room_beside(path: Path | None) -> bool:
+    """Whether the file system that holds ``path`` has no free block left."""
+    if path is None:
+        return False
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except (OSError, AttributeError):  # no such folder; no statvfs on Windows
+        return False
+
+
+def storage_full_error() -> ServiceError:
+    """The refusal of a write the disk had no room for (the operator must free space)."""
+    return ServiceError(
+        ErrorCode.STORAGE_FULL,
+        "The server has no room left to save this; nothing was changed. Try again later.",
+    )
+
+
 def connection_error(db: Database, exc: OperationalError) -> ConfigError:
     """A refused connection as one line naming the database and what to fix (no password)."""
     reason = str(exc.orig).strip()
     # libpq's message: "connection to server at "h", port p failed: FATAL:  <why>".
     why = reason.split("FATAL:", 1)[-1].strip().splitlines()[0] if reason else type(exc).__name__
     where = db.description
+    if db.is_sqlite and (is_storage_full(exc) or _no_room_beside(db.sqlite_path)):
+        # SQLite says only "disk I/O error" when it cannot even create its -wal/-shm files.
+        return ConfigError(
+            f"Cannot open {where}: the disk it is on is full. Free space on it, then try again.",
+            code=ConfigCode.DISK_FULL,
+        )
     if db.is_sqlite:
         return ConfigError(f"Cannot open {where}: {why}.", code=ConfigCode.DATABASE_UNREACHABLE)
     url = make_url(db.url)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Select, bindparam, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from sync_server import audit
-from sync_server.certificate_views import latest_certificate, status_of
+from sync_server.certificate_views import latest_certificate_value, status_of
 from sync_server.credentials import (
     hash_enrollment_code,
     new_enrollment_code,
@@ -128,13 +130,42 @@ def issue_enrollment_code(host: Host, customer_id: str, *, actor: str) -> Enroll
 
 # -- taking a slip ----------------------------------------------------------------------
 
-# Built once, like ``certificate_views._LATEST_CERTIFICATE``: every apply reads the current slip.
-_CURRENT_SLIP = (
-    select(EnrollmentCode)
-    .where(EnrollmentCode.customer_id == bindparam("customer_id"))
+# Built once, like ``certificate_views._LATEST_CERTIFICATE``: every apply reads the current slip,
+# as a Core row made a plain value (no ORM object to load, track or refresh).
+_SLIP_COLUMNS = tuple(EnrollmentCode.__table__.columns)  # type: ignore[attr-defined]
+_CURRENT_SLIP: Select[Any] = (
+    sql_select(*_SLIP_COLUMNS)
+    .where(col(EnrollmentCode.customer_id) == bindparam("customer_id"))
     .where(col(EnrollmentCode.superseded_at).is_(None))
     .order_by(col(EnrollmentCode.id).desc())
     .limit(1)
+)
+_SLIP_BY_ID: Select[Any] = sql_select(*_SLIP_COLUMNS).where(
+    col(EnrollmentCode.id) == bindparam("slip_id")
+)
+# The writes of every apply, built once too (building an UPDATE cost more Python time than
+# running it): count a try while the slip has tries left, take it back, use the slip up.
+_COUNT_TRY = (
+    update(EnrollmentCode)
+    .where(col(EnrollmentCode.id) == bindparam("slip_id"))
+    .where(col(EnrollmentCode.used_at).is_(None))
+    .where(col(EnrollmentCode.superseded_at).is_(None))
+    .where(col(EnrollmentCode.failed_attempts) < bindparam("max_attempts"))
+    .values(failed_attempts=EnrollmentCode.failed_attempts + 1)
+    .returning(col(EnrollmentCode.failed_attempts))
+)
+_TAKE_BACK_TRY = (
+    update(EnrollmentCode)
+    .where(col(EnrollmentCode.id) == bindparam("slip_id"))
+    .values(failed_attempts=EnrollmentCode.failed_attempts - 1)
+)
+_USE_UP = (
+    update(EnrollmentCode)
+    .where(col(EnrollmentCode.id) == bindparam("slip_id"))
+    .where(col(EnrollmentCode.used_at).is_(None))
+    .where(col(EnrollmentCode.superseded_at).is_(None))
+    .values(used_at=bindparam("now"))
+    .returning(col(EnrollmentCode.used_at))
 )
 _SUPERSEDED_SLIP_HASHES = (
     select(EnrollmentCode.code_hash)
@@ -157,7 +188,7 @@ def take_enrollment_code(
     row lock holds the slip until this transaction ends; SQLite serializes writers anyway.
     """
     max_attempts = host.settings.enrollment_max_attempts
-    slip = session.exec(_CURRENT_SLIP, params={"customer_id": customer_id}).first()
+    slip = _slip(session, _CURRENT_SLIP, {"customer_id": customer_id})
     typed_hash = hash_enrollment_code(customer_id, normalize_enrollment_code(typed))
     if slip is None:
         return _superseded(session, customer_id, typed_hash) or _no_slip_code_invalid()
@@ -165,32 +196,23 @@ def take_enrollment_code(
     if refusal is not None:
         return refusal
     counted = session.exec(
-        update(EnrollmentCode)
-        .where(col(EnrollmentCode.id) == slip.id)
-        .where(col(EnrollmentCode.used_at).is_(None))
-        .where(col(EnrollmentCode.superseded_at).is_(None))
-        .where(col(EnrollmentCode.failed_attempts) < max_attempts)
-        .values(failed_attempts=EnrollmentCode.failed_attempts + 1)
-        .returning(col(EnrollmentCode.failed_attempts))
+        _COUNT_TRY, params={"slip_id": slip.id, "max_attempts": max_attempts}
     ).first()
     if counted is None:  # a racing try (maybe on another instance) took the last one, or the slip
-        session.refresh(slip)
+        slip = _slip(session, _SLIP_BY_ID, {"slip_id": slip.id})
+        assert slip is not None  # slips are never deleted
         refusal = slip_refusal(slip, now=now, max_attempts=max_attempts)
         return refusal or (_superseded_refusal() if slip.superseded_at else _code_used())
     (failed_attempts,) = counted
     if same_hash(typed_hash, slip.code_hash):
         _take_back_try(session, slip)
         if consume:
-            consumed = session.exec(
-                update(EnrollmentCode)
-                .where(col(EnrollmentCode.id) == slip.id)
-                .where(col(EnrollmentCode.used_at).is_(None))
-                .where(col(EnrollmentCode.superseded_at).is_(None))
-                .values(used_at=now)
-            )
-            if consumed.rowcount != 1:  # cannot happen while the count's row lock is held
+            used = session.exec(_USE_UP, params={"slip_id": slip.id, "now": now}).first()
+            if used is None:  # cannot happen while the count's row lock is held
                 return _code_used()
-        session.refresh(slip)
+            # What RETURNING says, instead of re-reading the row.
+            values = {c.name: getattr(slip, c.name) for c in _SLIP_COLUMNS}
+            slip = EnrollmentCode.model_construct(**{**values, "used_at": used[0]})
         return slip
     superseded = _superseded(session, customer_id, typed_hash)
     if superseded is not None:
@@ -199,12 +221,14 @@ def take_enrollment_code(
     return wrong_code_refusal(max_attempts - failed_attempts)
 
 
+def _slip(session: Session, query: Select[Any], params: dict[str, Any]) -> EnrollmentCode | None:
+    """The slip ``query`` finds, as a plain value (not tracked: only the UPDATEs write)."""
+    row = session.execute(query, params).first()
+    return None if row is None else EnrollmentCode.model_construct(**row._mapping)
+
+
 def _take_back_try(session: Session, slip: EnrollmentCode) -> None:
-    session.exec(
-        update(EnrollmentCode)
-        .where(col(EnrollmentCode.id) == slip.id)
-        .values(failed_attempts=EnrollmentCode.failed_attempts - 1)
-    )
+    session.exec(_TAKE_BACK_TRY, params={"slip_id": slip.id})
 
 
 def _superseded(session: Session, customer_id: str, typed_hash: str) -> ServiceError | None:
@@ -241,7 +265,7 @@ def take_slip(
     """Inside an apply or a check: the customer's latest certificate and their slip for
     ``typed`` (``take_enrollment_code``), or no slip with ``current.refusal`` set — a valid
     certificate already held, or what is wrong with the code."""
-    latest = latest_certificate(current.session, customer_id)
+    latest = latest_certificate_value(current.session, customer_id)
     current.refusal = already_valid_refusal(latest, now=now, window=host.settings.renewal_window)
     if current.refusal is not None:
         return latest, None

@@ -41,6 +41,7 @@ class ConfigCode(StrEnum):
     DATABASE_MISSING = "database_missing"
     DATABASE_REFUSED = "database_refused"
     DATABASE_UNREACHABLE = "database_unreachable"
+    DISK_FULL = "disk_full"  # the database cannot even be opened: no room for SQLite's files
     DATABASE_BEHIND = "database_behind"
     DATABASE_NEWER = "database_newer"
     DATABASE_FOREIGN = "database_foreign"
@@ -52,6 +53,8 @@ class ConfigCode(StrEnum):
     BACKUP_MISMATCH = "backup_mismatch"
     RESTORE_TARGET_NOT_EMPTY = "restore_target_not_empty"
     RESTORE_FAILED = "restore_failed"
+    # ``admin``: a password piped twice, the two lines different (nothing is changed)
+    PASSWORD_CONFIRMATION_DIFFERS = "password_confirmation_differs"  # noqa: S105
 
 
 class ConfigError(Exception):

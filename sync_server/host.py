@@ -27,6 +27,12 @@ class Host:
         return self.clock()
 
     @property
+    def order_audience(self) -> str:
+        """The deployment orders are bound to: ``SYNC_ORDER_AUDIENCE``, else derived from the
+        CA, which every instance of one deployment shares and no other deployment has."""
+        return self.settings.order_audience or f"certsync:{self.ca.fingerprint_sha256}"
+
+    @property
     def crl_url(self) -> str | None:
         if self.settings.public_url is None:
             return None

@@ -67,11 +67,10 @@ class LoginSession(SQLModel, table=True):
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None = None
-    # Security setting 2 lets a client keep the unlocked key between processes, sealed under
-    # the session's unlock secret (``GET /sessions/current/unlock-secret``). The secret itself
-    # is never stored: it is HMAC-SHA256(unlock_seed, token) (``credentials``), and the token
-    # exists here only as its hash, so neither this table, its backups nor the SQL logs hold
-    # it. 256 random bits drawn at login; set to NULL at logout, which kills the secret.
+    # Retired: the seed of the session's "unlock secret" (``GET /sessions/current/unlock-secret``,
+    # removed; docs/PROTOCOL.md says why). Nothing writes or reads it any more: new sessions
+    # leave it NULL, and a seed left by an older server opens nothing without that route. The
+    # column stays only so that no migration is needed; a later schema revision may drop it.
     unlock_seed: bytes | None = Field(default=None, sa_column=Column(LargeBinary), repr=False)
 
 

@@ -1,9 +1,16 @@
 """Every request: an id, one access log line and a latency sample, around the whole app.
 
-A pure ASGI middleware, outermost, so it sees the status that actually left (errors rendered by
-the exception handlers included) and times everything the server did for the request. The
-route is the matched template (``/api/v1/relay/slots/{slot_id}/claim``), which keeps the
-metrics' labels few and keeps ids out of them; an unmatched path is ``unmatched``.
+A pure ASGI middleware, the outermost of ours, so it sees the status that actually left
+(errors rendered by the exception handlers included) and times everything the server did for
+the request. The route is the matched template (``/api/v1/relay/slots/{slot_id}/claim``),
+which keeps the metrics' labels few and keeps ids out of them; an unmatched path is
+``unmatched``.
+
+Starlette puts its own error middleware outside every user middleware, so an unexpected error
+would reach it after this context (and its request id) had ended, and would be logged twice
+(once by the handler, once by the ASGI server it re-raises to). The observer therefore answers
+it itself, inside the context: one log line with the id, one ``500`` carrying the id
+(``error_handlers.unexpected_answer``), nothing re-raised.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sync_server.error_handlers import REQUEST_ID_KEY, unexpected_answer
 from sync_server.logs import request_id
 from sync_server.metrics import Metrics
 
@@ -37,7 +45,8 @@ class RequestObserver:
         given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         rid = given if _GOOD_ID.fullmatch(given) else secrets.token_hex(8)
         token = request_id.set(rid)
-        status = 500
+        scope[REQUEST_ID_KEY] = rid
+        status: int | None = None  # of the answer, once it has started
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
@@ -48,13 +57,22 @@ class RequestObserver:
                 message = {**message, "headers": headers}
             await send(message)
 
+        def route_of() -> str:
+            route_obj: Any = scope.get("route")
+            return getattr(route_obj, "path", None) or "unmatched"
+
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if status is not None:  # too late for an answer: the ASGI server ends the stream
+                raise
+            answer = unexpected_answer(exc, method=scope["method"], route=route_of(), rid=rid)
+            await answer(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route_obj: Any = scope.get("route")
-            route = getattr(route_obj, "path", None) or "unmatched"
+            route = route_of()
             method = scope["method"]
+            status = 500 if status is None else status
             self.metrics.observe_request(method, route, status, seconds)
             access_log.info(
                 "%s %s %s",

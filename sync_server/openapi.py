@@ -19,7 +19,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from sync_client.codes import ErrorCode
 from sync_client.wire.base import WireRequest
 from sync_client.wire.errors import ErrorResponse
-from sync_client.wire.routes import JSON, ROUTES, Route
+from sync_client.wire.routes import JSON, PATH_PATTERNS, ROUTES, Route
 
 REF = "#/components/schemas/{model}"
 _BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}
@@ -45,7 +45,12 @@ def _error_schema(ref: str, codes: list[ErrorCode]) -> dict[str, Any]:
 
 def _parameters(route: Route) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": PATH_PATTERNS[name]},
+        }
         for name in route.path_params
     ]
     if route.query is not None:

@@ -23,7 +23,7 @@ from sync_server.certificate_views import Status, get_status
 from sync_server.customers import Principal
 from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
-from sync_server.models import Order
+from sync_server.models import Certificate, Order
 
 
 def stale_refusal(
@@ -37,15 +37,40 @@ def stale_refusal(
     return None
 
 
+def binding_refusal(
+    *, customer_id: str, audience: str, principal_id: str, own_audience: str
+) -> ServiceError | None:
+    """Why an order bound (by its signed message) to ``customer_id`` and ``audience`` is not
+    for this session's customer at this deployment, or ``None`` when it is."""
+    if customer_id != principal_id:
+        return ServiceError(
+            ErrorCode.ORDER_WRONG_CUSTOMER,
+            "The order was signed for another customer than the one logged in.",
+        )
+    if audience != own_audience:
+        return ServiceError(
+            ErrorCode.ORDER_WRONG_AUDIENCE,
+            "The order was signed for another server (its audience is not this one's "
+            "order_audience).",
+        )
+    return None
+
+
 def signer_refusal(
-    status: Status, *, serial: str, signature: bytes, message: bytes
+    status: Status,
+    *,
+    serial: str,
+    signature: bytes,
+    message: bytes,
+    named: Certificate | None = None,
 ) -> ServiceError | None:
     """Why the order may not be accepted under the customer's certificate, or ``None``.
 
     The customer must hold a valid certificate; the client names the one it signed with
-    (``serial``), which must be that certificate (``certificate_not_current`` when the client
-    signs with an older one, e.g. a phone that missed a renewal); and the signature must verify
-    under its key.
+    (``serial``, whose row is ``named`` if it is this customer's), which must be that
+    certificate: ``certificate_superseded`` when a renewal replaced it (the phone must be paired
+    again), ``certificate_not_current`` for any other; and the signature must verify under its
+    key.
     """
     cert = status.certificate
     if cert is None or not status.code.is_valid:
@@ -54,6 +79,12 @@ def signer_refusal(
             f"You have no valid certificate (status {status.code.label}).",
         )
     if serial != cert.serial:
+        if named is not None and named.serial == serial and named.superseded_at is not None:
+            return ServiceError(
+                ErrorCode.CERTIFICATE_SUPERSEDED,
+                "The order was signed with a certificate that a renewal replaced; put the "
+                "new certificate on this device.",
+            )
         return ServiceError(
             ErrorCode.CERTIFICATE_NOT_CURRENT,
             "The order was signed with a certificate that is not your current valid one.",
@@ -68,17 +99,39 @@ def signer_refusal(
 
 
 def place_order(
-    host: Host, principal: Principal, *, order: wire.Order, signature: bytes, serial: str
+    host: Host,
+    principal: Principal,
+    *,
+    order: wire.Order,
+    signature: bytes,
+    serial: str,
+    customer_id: str,
+    audience: str,
 ) -> Order:
-    """Accept ``order`` signed with ``signature`` by the certificate ``serial``; the row kept."""
+    """Accept ``order`` signed with ``signature`` by the certificate ``serial`` for
+    ``customer_id`` at ``audience``; the row kept. Each binding is checked by name before the
+    signature, which covers them all (``order_message``)."""
     now = host.now()
     stale = stale_refusal(order.signed_at, now=now, tolerance=host.settings.order_clock_tolerance)
     if stale is not None:
         raise stale
     who = {"customer_id": principal.customer_id, "device_kind": principal.device_kind}
+    refusal = binding_refusal(
+        customer_id=customer_id,
+        audience=audience,
+        principal_id=principal.customer_id,
+        own_audience=host.order_audience,
+    )
+    if refusal is not None:
+        audit.refuse(host.db, refusal, now=now, action="order", **who)
     status = get_status(host, principal.customer_id)
+    with host.db.read() as session:
+        named = session.get(Certificate, serial)
+    if named is not None and named.customer_id != principal.customer_id:
+        named = None  # another customer's serial says nothing about this one's
+    message = order.signed_bytes(audience=audience, customer_id=customer_id, serial=serial)
     refusal = signer_refusal(
-        status, serial=serial, signature=signature, message=order.signed_bytes()
+        status, serial=serial, signature=signature, message=message, named=named
     )
     if refusal is not None:
         audit.refuse(host.db, refusal, now=now, action="order", **who)

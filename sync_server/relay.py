@@ -11,16 +11,23 @@ is single-use (the first claim wins, decided by one conditional UPDATE, so two i
 PostgreSQL database cannot both hand it out), bound to one customer (another customer's claim
 is refused and does not spend it), and short-lived. Ended slots have their ciphertext wiped at
 once; ``prune`` deletes them later.
+
+The server cannot read an envelope, but it checks its frame: an upload shorter than the
+smallest envelope, or without the current version byte, is refused (``ciphertext_invalid``),
+so a PC that still seals version 1 learns it at once instead of leaving the phone a slot that
+never opens. The claim answers with the fingerprint the slot was opened for, which the phone
+binds into the envelope's associated data (``sync_client.envelope``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
+from sync_client.envelope import MIN_ENVELOPE_BYTES, VERSION_BYTE
 from sync_client.protocol import RelayState
 from sync_server import audit
 from sync_server.certificate_views import get_status
@@ -28,7 +35,7 @@ from sync_server.credentials import new_id
 from sync_server.customers import Principal
 from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
-from sync_server.models import RelaySlot
+from sync_server.models import Certificate, RelaySlot
 
 OPEN, CLAIMED, EXPIRED, CANCELLED = (
     RelayState.OPEN,
@@ -43,6 +50,18 @@ _ENDED = {
     CANCELLED: ErrorCode.SLOT_CANCELLED,
 }
 NOTIFY_CHANNEL = "certsync_relay"  # wakes PCs long-polling on other instances
+# The headers of ``GET /pair/{slot_id}``, the page a camera app opens from the QR link. Its URL
+# fragment holds the relay key: no script may run there (``default-src 'none'`` with no
+# ``script-src``), nothing may frame it, and no Referer may carry its address elsewhere.
+PAIR_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,14 @@ class SlotView:
     slot_id: str
     state: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What the winning claim hands the phone."""
+
+    certificate_fingerprint: str
+    ciphertext: bytes = field(repr=False)
 
 
 def effective_state(slot: RelaySlot, now: datetime) -> RelayState:
@@ -156,6 +183,12 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
 def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext: bytes) -> None:
     if len(ciphertext) > host.settings.relay_max_ciphertext_bytes:
         raise ServiceError(ErrorCode.SLOT_TOO_LARGE, "The encrypted certificate is over 64 KiB.")
+    if len(ciphertext) < MIN_ENVELOPE_BYTES or ciphertext[:1] != VERSION_BYTE:
+        raise ServiceError(
+            ErrorCode.CIPHERTEXT_INVALID,
+            f"The upload is not a version {VERSION_BYTE[0]} relay envelope "
+            f"(at least {MIN_ENVELOPE_BYTES} bytes, starting with 0x{VERSION_BYTE.hex()}).",
+        )
     now = host.now()
     with host.db.write() as session:
         slot = _owned_slot(session, principal, slot_id)
@@ -175,17 +208,21 @@ def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext
         _audit(session, principal, now, "relay_upload", slot_id)
 
 
-def claim_slot(host: Host, principal: Principal, slot_id: str) -> bytes:
+def claim_slot(host: Host, principal: Principal, slot_id: str) -> Claimed:
     """Hand the ciphertext to the first claim by the slot's customer; spend the slot."""
     now = host.now()
     refusal: ServiceError | None = None
-    ciphertext: bytes | None = None
+    claimed: Claimed | None = None
     with host.db.write() as session:
         slot = session.get(RelaySlot, slot_id)
         refusal = claim_refusal(slot, principal.customer_id, now)
         if refusal is None:
-            assert slot is not None
-            ciphertext = slot.ciphertext
+            assert slot is not None and slot.ciphertext is not None
+            # open_slot stored the serial of the certificate whose fingerprint it checked;
+            # certificates are never deleted, so the row is there.
+            cert = session.get(Certificate, slot.certificate_serial)
+            assert cert is not None
+            claimed = Claimed(cert.fingerprint_sha256, slot.ciphertext)
             won = session.exec(
                 update(RelaySlot)
                 .where(col(RelaySlot.id) == slot_id)
@@ -205,8 +242,8 @@ def claim_slot(host: Host, principal: Principal, slot_id: str) -> bytes:
         )
     if refusal is not None:
         raise refusal
-    assert ciphertext is not None
-    return ciphertext
+    assert claimed is not None
+    return claimed
 
 
 def cancel_slot(host: Host, principal: Principal, slot_id: str) -> None:

@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 
 from sync_client.keys import verify
 from sync_client.protocol import StatusCode, csr_sha256, format_time, renewal_message
-from sync_server import audit
+from sync_server import audit, crl
 from sync_server.certificate_views import get_status, status_of
 from sync_server.credentials import new_id
 from sync_server.customers import Principal
@@ -33,6 +33,9 @@ from sync_server.host import Host
 from sync_server.info import accepted_terms_version
 from sync_server.issuance import issue_audit_detail, issue_certificate, vet_csr
 from sync_server.models import Certificate, RenewalChallenge
+
+# The revocation reason of a certificate that a renewal replaced (RFC 5280 superseded).
+SUPERSEDED = "superseded"
 
 # -- pure rules -------------------------------------------------------------------------
 
@@ -240,13 +243,21 @@ def _renew_once(
         .where(col(Certificate.serial) == old.serial)
         .where(col(Certificate.superseded_at).is_(None))
         .where(col(Certificate.revoked_at).is_(None))
-        .values(superseded_at=now, superseded_by=new.serial)
+        # Revoked as well (reason superseded), as brokers do: the old certificate is on the CRL
+        # from this commit, so a copy left on a phone or a backup signs nothing anywhere.
+        .values(
+            superseded_at=now,
+            superseded_by=new.serial,
+            revoked_at=now,
+            revocation_reason=SUPERSEDED,
+        )
     )
     if superseded.rowcount != 1:
         session.rollback()
         return None, ServiceError(
             ErrorCode.RENEWAL_NOT_OPEN, "The certificate was already renewed."
         )
+    crl.note_revocation(session)
     session.exec(
         update(RenewalChallenge)
         .where(col(RenewalChallenge.id) == challenge.id)

@@ -23,15 +23,23 @@ REVOCATION_REASONS = crl.REASONS
 _SHORT_SERIAL = re.compile(r"(?:0x|…|\.\.\.)?([0-9A-Fa-f]{6})")
 
 
+# A whole serial: ASCII decimal or ``0x`` hex, at most 20 bytes (RFC 5280). Plain ``int()``
+# would also take ``١٢٣``, ``1_000``, ``+5`` and ``-5``.
+_WHOLE_SERIAL = re.compile(r"0[xX]([0-9A-Fa-f]{1,40})|([0-9]{1,49})", re.ASCII)
+
+
 def parse_serial(text: str) -> str:
-    """A serial as staff type it: decimal, ``0x…`` hex, or the display form ``123 (0x7B)``."""
-    raw = text.strip().split(" ")[0]
-    try:
-        value = int(raw, 16) if raw.lower().startswith("0x") else int(raw)
-    except ValueError:
+    """A serial as staff type it: decimal, ``0x…`` hex, or the display form ``123 (0x7B)``;
+    its decimal form, or ``bad_request`` for anything else (zero included)."""
+    raw = text.strip(" \t").split(" ")[0]
+    match = _WHOLE_SERIAL.fullmatch(raw)
+    value = 0
+    if match is not None:
+        value = int(match[1], 16) if match[1] is not None else int(match[2])
+    if value <= 0:
         raise ServiceError(
-            ErrorCode.BAD_REQUEST, f"{text!r} is not a certificate serial number."
-        ) from None
+            ErrorCode.BAD_REQUEST, f"{text[:60]!r} is not a certificate serial number."
+        )
     return str(value)
 
 

@@ -24,20 +24,35 @@ from sync_server.errors import ConfigError
 from sync_server.info import DEFAULT_INFO, BrokerageInfo, load_info
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"(\d+)([smhdw])")
+# ASCII digits only: ``\d`` would take ``٣d`` (Arabic-Indic three) for three days.
+_DURATION = re.compile(r"([0-9]+)([smhdw])", re.ASCII)
+# No setting needs more; past it, ``timedelta`` overflows (and ``int`` of a 5,000-digit number
+# raises its own error), so the bound keeps the one error type for any text.
+# Printable ASCII, no blank at either end: it is one line of every order's signed message.
+_AUDIENCE = re.compile(r"[\x21-\x7E](?:[\x20-\x7E]{0,198}[\x21-\x7E])?", re.ASCII)
+MAX_DURATION = timedelta(days=3660)  # ten years and a bit
 
 
 def parse_duration(text: str) -> timedelta:
-    """``"1d12h"`` → ``timedelta(days=1, hours=12)``. A bare number is refused: say the unit."""
-    compact = text.strip().lower().replace(" ", "")
+    """``"1d12h"`` → ``timedelta(days=1, hours=12)``. A bare number is refused: say the unit.
+    Anything but a sum of ASCII numbers with units, more than zero and at most
+    ``MAX_DURATION``, is a ``ConfigError``."""
+    compact = text.strip(" \t").lower().replace(" ", "")
     parts = _DURATION.findall(compact)
     if not compact or "".join(n + u for n, u in parts) != compact:
         raise ConfigError(
-            f"{text!r} is not a duration; write a number with a unit s, m, h, d or w (e.g. 20d)."
+            f"{text[:40]!r} is not a duration; write a number with a unit s, m, h, d or w "
+            "(e.g. 20d)."
         )
-    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    limit = int(MAX_DURATION.total_seconds())
+    if any(len(n.lstrip("0")) > len(str(limit)) for n, _ in parts):
+        seconds = limit + 1
+    else:
+        seconds = sum(int(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ConfigError(f"The duration {text!r} must be longer than zero.")
+    if seconds > limit:
+        raise ConfigError(f"The duration {text[:40]!r} is longer than {MAX_DURATION.days} days.")
     return timedelta(seconds=seconds)
 
 
@@ -60,6 +75,8 @@ class Settings:
     # None: SQLite file in data_dir. Out of repr: a PostgreSQL URL may carry a password.
     database_url: str | None = field(default=None, repr=False)
     public_url: str | None = None  # base URL clients see, for the CRL distribution point
+    # What signed orders name as their deployment; None: "certsync:" + the CA's fingerprint.
+    order_audience: str | None = None
     ca_key_passphrase: Secret | None = None
     ca_key_file: Path | None = None  # load an existing issuing CA instead of generating one
     ca_cert_file: Path | None = None
@@ -113,6 +130,11 @@ class Settings:
             raise ConfigError("The first login delay must not be longer than the longest one.")
         if (self.ca_key_file is None) != (self.ca_cert_file is None):
             raise ConfigError("Set both SYNC_CA_KEY_FILE and SYNC_CA_CERT_FILE, or neither.")
+        if self.order_audience is not None and not _AUDIENCE.fullmatch(self.order_audience):
+            raise ConfigError(
+                "SYNC_ORDER_AUDIENCE must be 1 to 200 printable ASCII characters "
+                "(for example certsync:yiyin-production)."
+            )
         if (self.tls_key_file is None) != (self.tls_cert_file is None):
             raise ConfigError("Set both SYNC_TLS_KEY_FILE and SYNC_TLS_CERT_FILE, or neither.")
 
@@ -148,6 +170,8 @@ class Settings:
             kwargs["database_url"] = v
         if (v := text("SYNC_PUBLIC_URL")) is not None:
             kwargs["public_url"] = v.rstrip("/")
+        if (v := text("SYNC_ORDER_AUDIENCE")) is not None:
+            kwargs["order_audience"] = v
         if (v := text("SYNC_INFO_FILE")) is not None:
             kwargs["info"] = load_info(Path(v).expanduser())
         if (v := text("SYNC_CA_KEY_PASSPHRASE")) is not None:

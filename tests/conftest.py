@@ -11,6 +11,7 @@ of that name or per test with ``@pytest.mark.parametrize("settings_overrides", [
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,16 +21,30 @@ import pytest
 
 # tests/ is on sys.path (pytest's default "prepend" import mode, tests/ has no __init__.py),
 # so the server tests' package is importable as ``server``.
+from agent_support import no_agents_left  # noqa: F401 (autouse: no key agent outlives a test)
 from server.harness import FAST_KDF, Clock, ServerHarness
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from sync_client import kdf_floor
 from sync_client.api import SyncClient
 from sync_client.i18n import DEFAULT_LANGUAGE, use_language
 from sync_client.keys import PrivateKey, generate_private_key
 from sync_server.app import create_app
 from sync_server.host import Host, open_host
 from sync_server.settings import Settings
+
+# The KDF floor (600,000 rounds, ``sync_client.kdf_floor``) is lowered for the suite only: in
+# this process by the private setter, and in the subprocesses the suite starts by the
+# ``sitecustomize`` in tests/kdf_hook, which ``PYTHONPATH`` puts first (``os.environ`` here, so
+# every ``dict(os.environ)`` a test builds for a subprocess carries it; ``e2e_support``'s
+# ``fast_kdf_env`` says so explicitly). A test proving the floor holds builds its environment
+# without it (tests/test_kdf_floor.py).
+KDF_HOOK = Path(__file__).resolve().parent / "kdf_hook"
+kdf_floor._lower_floor_for_tests(1)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(KDF_HOOK), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+)
 
 
 @pytest.fixture(autouse=True)

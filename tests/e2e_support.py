@@ -29,6 +29,24 @@ from typing import Any
 import httpx2
 
 STARTUP_TIMEOUT = 20.0
+# tests/kdf_hook/sitecustomize.py: lowers the KDF floor in a subprocess (``fast_kdf_env``).
+KDF_HOOK = Path(__file__).resolve().parent / "kdf_hook"
+FAST_PFX_ITERATIONS = "1000"
+
+
+def fast_kdf_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """An environment for a CLI subprocess that may write fast PFX files: ``base`` (default
+    ``os.environ``) with tests/kdf_hook first on ``PYTHONPATH`` (the only way the floor of
+    ``sync_client.kdf_floor`` goes down) and ``PC_CLIENT_PFX_ITERATIONS=1000``, then ``extra``.
+
+    ``PC_CLIENT_PFX_ITERATIONS`` alone, without the hook, is refused by ``pc-client``.
+    """
+    env = dict(os.environ if base is None else base)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(KDF_HOOK)]
+    env["PYTHONPATH"] = os.pathsep.join([str(KDF_HOOK), *paths])
+    env["PC_CLIENT_PFX_ITERATIONS"] = FAST_PFX_ITERATIONS
+    env.update(extra)
+    return env
 
 
 def console_script(name: str) -> str:

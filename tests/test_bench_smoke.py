@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT_SECONDS = 240
+TIMEOUT_SECONDS = 120  # --smoke runs in ~30-60 s; the sizes and CRL figures use small tables
+SMOKE_SIZES = ("200", "2,000")  # bench/profiles.py: the smoke profile's table_sizes
 
 
 def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,20 +50,29 @@ def test_smoke_run_prints_every_single_instance_figure() -> None:
     rows = table_rows(output)
     expected = [
         "issuance: apply over HTTP",
+        "issuance peer: cfssl serve, POST /cfssl/sign",
         "CA raw signing (in process)",
         "login (Argon2id, 19 MiB, t=2)",
         "status: GET /certificate/status",
         "bare Starlette endpoint",
         "pairing: open → claimed seen",
+        "handoff: pc-client pair → mobile-stub pair",
+        "handoff peer: wormhole send → wormhole receive",
         "start: python -c pass",
         "CLI start: pc-client",
         "CLI start: mobile-stub",
         "PFX open: load_pfx, 600,000 iterations",
         "PFX open: load_pfx, 2,048 iterations",
-        "CRL: sign_crl (after a revocation), 1,000 certificates",
-        "CRL: sign_crl (after a revocation), 100,000 certificates",
-        "CRL: GET /api/v1/crl (served), 1,000 certificates",
-        "CRL: GET /api/v1/crl (served), 100,000 certificates",
+        *(
+            f"CRL: {what}, {size} certificates"
+            for what in ("sign_crl (after a revocation)", "GET /api/v1/crl (served)")
+            for size in SMOKE_SIZES
+        ),
+        *(
+            f"size: {path}, {size} customers"
+            for path in ("status", "issuance", "renewal", "pairing", "crl")
+            for size in SMOKE_SIZES
+        ),
     ]
     assert list(rows) == expected
     # A verdict for each, and never a failed request (timings may MISS on a busy machine).

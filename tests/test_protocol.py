@@ -80,8 +80,9 @@ def test_canonical_json_keeps_non_ascii_as_utf8() -> None:
     assert canonical_json({"name": "台積電"}) == '{"name":"台積電"}'.encode()
 
 
-def test_order_message_prefix() -> None:
-    assert order_message({"b": 1, "a": 2}) == b'certsync-order-v1\n{"a":2,"b":1}'
+def test_order_message_binds_audience_customer_and_serial() -> None:
+    message = order_message({"b": 1, "a": 2}, audience="aud", customer_id="A123456789", serial="7")
+    assert message == b'certsync-order-v2\naud\nA123456789\n7\n{"a":2,"b":1}'
 
 
 def test_renewal_message_has_no_trailing_newline() -> None:
@@ -90,8 +91,15 @@ def test_renewal_message_has_no_trailing_newline() -> None:
 
 
 def test_relay_aad() -> None:
-    assert relay_aad("AAAAAAAAAAAAAAAAAAAAAA", "A123456789") == (
-        b"certsync-relay-v1\nAAAAAAAAAAAAAAAAAAAAAA\nA123456789"
+    aad = relay_aad(
+        origin="https://broker.example",
+        slot_id="AAAAAAAAAAAAAAAAAAAAAA",
+        customer_id="A123456789",
+        certificate_fingerprint="ab" * 32,
+    )
+    assert aad == (
+        b"certsync-relay-v2\nhttps://broker.example\nAAAAAAAAAAAAAAAAAAAAAA\nA123456789\n"
+        + b"ab" * 32
     )
 
 

@@ -113,17 +113,19 @@ def test_relay_states_are_the_four_the_server_knows() -> None:
 
 
 def test_the_order_message_example_is_what_order_message_makes() -> None:
-    block = re.search(r"```\n(certsync-order-v1\n\{.*\})\n```", _section("Orders"))
+    block = re.search(r"```\n(certsync-order-v2\n(?:.+\n){3}\{.*\})\n```", _section("Orders"))
     assert block, "the example of the signed order bytes is missing"
-    domain, canonical = block[1].split("\n")
+    domain, audience, customer_id, serial, canonical = block[1].split("\n")
     order = json.loads(canonical)
-    assert order_message(order) == f"{domain}\n{canonical}".encode()
+    made = order_message(order, audience=audience, customer_id=customer_id, serial=serial)
+    assert made == block[1].encode()
+    assert domain == "certsync-order-v2"
 
 
 def test_every_route_of_the_table_is_named_in_its_own_section_too() -> None:
     rows = _rows(_section("Routes"))[2:]
     routes = [cells[0].strip("`") for cells in rows]
-    assert len(routes) == len(set(routes)) == 24
+    assert len(routes) == len(set(routes)) == 23  # the unlock-secret route is retired
     body = DOC.split("\n## Routes\n")[0]
     for route in routes:
         _method, path = route.split(" ")

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sync_client.api import SyncClient
 from sync_client.codes import ErrorCode
 from sync_client.errors import ServerRefused
+from sync_client.orders import SignedOrder
 from sync_client.protocol import RelayState
 from sync_client.wire import routes
 from sync_client.wire.base import refusal
@@ -68,11 +69,20 @@ def test_base64_is_standard_and_padded(text: str) -> None:
 
 
 def test_requests_are_strict_and_closed() -> None:
-    good = {"order": ORDER, "signature": "AAAA", "serial": "12"}
+    good = {
+        "order": ORDER,
+        "signature": "AAAA",
+        "serial": "12",
+        "customer_id": "A123456789",
+        "audience": "certsync:test",
+    }
     OrderRequest.model_validate_json(json.dumps(good))
     for bad in (
         {**good, "extra": 1},
         {**good, "serial": 12},
+        {key: value for key, value in good.items() if key != "audience"},
+        {**good, "customer_id": "a123456789"},
+        {**good, "audience": "line\nbreak"},
         {**good, "order": {**ORDER, "quantity": "1000"}},
         {**good, "order": {**ORDER, "quantity": 1000.0}},
         {**good, "order": {**ORDER, "surplus": "x"}},
@@ -88,6 +98,7 @@ def test_responses_take_what_they_know_and_ignore_the_rest() -> None:
         "certificate_validity_days": 365,
         "relay_slot_lifetime_seconds": 120,
         "server_time": "2026-11-25T10:00:00Z",
+        "order_audience": "certsync:test",
         "a_field_from_a_newer_server": {"x": 1},
     }
     policy = PolicyResponse.model_validate_json(json.dumps(data))
@@ -191,13 +202,20 @@ def test_the_sdk_sends_what_the_models_say() -> None:
             json={"order_id": "1", "accepted_at": "2026-11-25T10:00:00Z", "serial": "12"},
         )
 
-    accepted = sdk_answering(record).place_order(order=ORDER, signature=b"\x01\x02", serial=12)
+    signed = SignedOrder(ORDER, b"\x01\x02", "certsync:test", "A123456789", 12)
+    accepted = sdk_answering(record).place_order(signed)
     assert accepted.serial == "12" and accepted.accepted_at == datetime(
         2026, 11, 25, 10, tzinfo=UTC
     )
     (request,) = sent
     assert (request.method, request.url.path) == ("POST", "/api/v1/orders")
-    assert json.loads(request.content) == {"order": ORDER, "signature": "AQI=", "serial": "12"}
+    assert json.loads(request.content) == {
+        "order": ORDER,
+        "signature": "AQI=",
+        "serial": "12",
+        "customer_id": "A123456789",
+        "audience": "certsync:test",
+    }
     assert request.headers["authorization"] == "Bearer t"
 
 

@@ -53,11 +53,10 @@ def order(app: App, symbol: str, side: str, quantity: int, price: str) -> Answer
             app.home,
             session,
             entry,
-            client,
             read_password=lambda: app.secret(msg("phone.prompt.pfx_password")),
         )
         result = place_signed_order(
             client, unlocked, symbol=symbol, side=side, quantity=quantity, price=price
         )
-        keep_for_session(app.home, session, client, unlocked)
+        keep_for_session(app.home, session, unlocked)
     return app.answer(render_order(result, password_asked=unlocked.password_asked))

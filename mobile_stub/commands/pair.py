@@ -42,7 +42,7 @@ def pair(app: App, qr_png: Path | None, payload: str | None, retry: bool, give_u
     Prompts: 1. QR payload (only with --payload -); 2. PFX password (not with --give-up).
     """
     from mobile_stub.keystore import discard_pending, require_pending
-    from mobile_stub.pairing import finish_pairing, pair_from_payload
+    from mobile_stub.pairing import finish_pairing, pair_from_payload, refuse_other_server
     from mobile_stub.session import require_session
     from sync_client.qr import decode_qr_png, parse_pair_payload
 
@@ -53,6 +53,19 @@ def pair(app: App, qr_png: Path | None, payload: str | None, retry: bool, give_u
         session = require_session(app.home)
         discarded = discard_pending(app.home, session.customer_id)
         return app.answer(render_pairing_given_up(session.customer_id, discarded=discarded))
+    parsed = None
+    if not retry:
+        if qr_png is not None:
+            text = decode_qr_png(qr_png)
+        elif payload == "-":
+            text = app.secret(msg("phone.prompt.qr_payload"))
+        else:
+            assert payload is not None
+            text = payload
+        parsed = parse_pair_payload(text)
+        # Before any connection, even to the session's own server: a QR code for another
+        # server is refused having sent nothing at all.
+        refuse_other_server(parsed, require_session(app.home))
     with app.session_client() as (session, client):
         if retry:
             pending = require_pending(app.home, session.customer_id)
@@ -64,14 +77,7 @@ def pair(app: App, qr_png: Path | None, payload: str | None, retry: bool, give_u
                 read_password=lambda: app.secret(msg("phone.prompt.pfx_password")),
             )
         else:
-            if qr_png is not None:
-                text = decode_qr_png(qr_png)
-            elif payload == "-":
-                text = app.secret(msg("phone.prompt.qr_payload"))
-            else:
-                assert payload is not None
-                text = payload
-            parsed = parse_pair_payload(text)
+            assert parsed is not None
             paired = pair_from_payload(
                 app.home,
                 client,

@@ -9,7 +9,7 @@ import click
 from mobile_stub.app import App, pass_app
 from mobile_stub.errors import PhoneStoreCorrupt
 from mobile_stub.messages import msg
-from mobile_stub.render import render_login, render_logout
+from mobile_stub.render import Rendered, render_login, render_logout
 from mobile_stub.store import saved_security_setting
 from sync_client.cli_runner import Answer
 from sync_client.errors import ClientError
@@ -18,20 +18,38 @@ from sync_client.national_id import normalize_national_id
 
 @click.command(short_help="Log the phone in as CUSTOMER_ID (the national ID).")
 @click.argument("customer_id")
+@click.option(
+    "--accept-new-ca",
+    is_flag=True,
+    help="Trust the server's new certificate authority (only after the brokerage confirmed "
+    "that it changed).",
+)
 @pass_app
-def login(app: App, customer_id: str) -> Answer:
+def login(app: App, customer_id: str, accept_new_ca: bool) -> Answer:
     """Log the phone in as CUSTOMER_ID, the national ID: a mobile session.
 
     Prompts: 1. login password.
+
+    The first login to a server pins its certificate authority (the fingerprint is shown);
+    a server with another one is refused [ca_changed] unless --accept-new-ca is given.
     """
-    from mobile_stub.session import PhoneSession, load_session, save_session
+    from mobile_stub.session import (
+        PhoneSession,
+        keep_login_pin,
+        load_session,
+        pin_login_ca,
+        pin_sentence,
+        save_session,
+    )
     from sync_client.pairing import same_server
 
     customer_id = normalize_national_id(customer_id)
     password = app.secret(msg("phone.prompt.login_password"))
     server_url = app.login_server()
-    with app.connect(server_url) as client:
+    with app.connect(server_url, verify_ca=False) as client:
+        pin = pin_login_ca(app.home, client, server_url, accept_new=accept_new_ca)
         result = client.login(customer_id, password, device_kind="mobile")
+    keep_login_pin(app.home, pin)
     try:
         previous = load_session(app.home)
     except PhoneStoreCorrupt:
@@ -51,7 +69,10 @@ def login(app: App, customer_id: str) -> Answer:
             security_setting=setting,
         ),
     )
-    return app.answer(render_login(server_url, result, setting))
+    data, text = render_login(server_url, result, setting)
+    said = pin_sentence(pin)
+    data = {**data, "ca_fingerprint": pin.shown, "ca_pin": pin.outcome.value}
+    return app.answer(Rendered(data, f"{said}\n{text}" if said else text))
 
 
 @click.command(short_help="End the phone session.")

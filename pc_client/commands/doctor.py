@@ -39,6 +39,8 @@ def _action(finding: Finding) -> str:
     if finding.ok:
         return msg("doctor.action.none")
     if finding.fixable:
+        if finding.how:
+            return msg("doctor.action.fixable_how", how=finding.how)
         return msg("doctor.action.fixable")
     return msg("doctor.action.cannot", why=finding.cannot_fix)
 

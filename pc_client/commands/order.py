@@ -10,12 +10,13 @@ import click
 from pc_client.app import App, Result
 from pc_client.messages import msg, side_text
 from pc_client.operations.order import place_order, plan_order
+from pc_client.questions import QUANTITY
 
 
 @click.command()
 @click.option("--symbol", required=True, help="Stock symbol, 1 to 12 letters or digits.")
 @click.option("--side", required=True, type=click.Choice(["buy", "sell"]))
-@click.option("--qty", "quantity", required=True, type=click.IntRange(min=1), help="Shares.")
+@click.option("--qty", "quantity", required=True, type=QUANTITY, help="Shares.")
 @click.option("--price", required=True, help="Limit price, up to 2 decimals.")
 @click.pass_obj
 def order(app: App, symbol: str, side: str, quantity: int, price: str) -> Result:

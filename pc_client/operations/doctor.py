@@ -2,10 +2,11 @@
 
 The checks themselves are in ``pc_client.operations.environment``; ``CHECKS`` names them in the
 table's order. Checks only look; ``fix_items`` then repairs what a program may safely repair
-on its own (create the folder, clear its read-only state, tighten file modes, remove leftovers
-of an interrupted write) and leaves the rest, each with a sentence (``Finding.cannot_fix``)
-saying what to do by hand. ``Finding.fixable`` says, per row, whether a fix is offered. A
-row's name, purpose and recommended value, and the column headings, are the catalogue's
+on its own (create the folder, clear its read-only state, close it to other users, tighten
+file modes, remove leftovers of an interrupted write) and leaves the rest, each with a
+sentence (``Finding.cannot_fix``) saying what to do by hand (``Finding.how`` says it for a
+fixable row too). ``Finding.fixable`` says, per row, whether a fix is offered. A row's name,
+purpose and recommended value, and the column headings, are the catalogue's
 (``pc_client.messages.doctor_text``, ``doctor_column``).
 """
 
@@ -24,9 +25,11 @@ from pc_client.operations.environment import (
     check_credential_store,
     check_cryptography,
     check_file_modes,
+    check_file_owners,
     check_folder_exists,
     check_folder_not_hidden,
     check_folder_not_read_only,
+    check_folder_private,
     check_folder_writable,
     check_leftovers,
     check_openssl,
@@ -53,7 +56,9 @@ CHECKS: dict[str, Callable[[Context], Finding]] = {
     "folder_writable": check_folder_writable,
     "folder_not_read_only": check_folder_not_read_only,
     "folder_not_hidden": check_folder_not_hidden,
+    "folder_private": check_folder_private,
     "file_modes": check_file_modes,
+    "file_owners": check_file_owners,
     "leftovers": check_leftovers,
     "server": check_server,
     "clock": check_clock,
@@ -72,6 +77,8 @@ def _fix(ctx: Context, item: str) -> None:
         os.chmod(home, stat.S_IMODE(home.stat().st_mode) | stat.S_IRWXU)
         if os.name == "nt":
             os.chmod(home, stat.S_IWRITE | stat.S_IREAD)
+    elif item == "folder_private":
+        os.chmod(home, FOLDER_MODE)  # only offered when this user owns the folder
     elif item == "file_modes":
         for path in secret_files(home):
             os.chmod(path, FILE_MODE)

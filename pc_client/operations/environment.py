@@ -19,7 +19,13 @@ from pathlib import Path
 from pc_client import remember
 from pc_client.app import Context
 from pc_client.messages import msg
-from pc_client.store import FILE_MODE, SESSION_FILE, SESSION_KEY_FILE, SETTINGS_FILE
+from pc_client.store import (
+    FILE_MODE,
+    SESSION_AGENT_FILE,
+    SESSION_FILE,
+    SESSION_KEY_FILE,
+    SETTINGS_FILE,
+)
 from sync_client.errors import ClientError
 
 MIN_PYTHON = (3, 11)
@@ -36,8 +42,10 @@ class Finding:
     """One row of the table: a check's result, and whether ``fix_item`` can repair it.
 
     ``current`` is the value found, as a person reads it; ``cannot_fix`` says what to do by
-    hand when the row is not ok and not ``fixable``. The item's name, purpose and recommended
-    value are the catalogue's ``doctor.<item>.name`` / ``.purpose`` / ``.recommended``.
+    hand when the row is not ok and not ``fixable``; ``how`` says the same for a fixable row
+    whose fix a person may rather make by hand (``chmod 700 <folder>``). The item's name,
+    purpose and recommended value are the catalogue's ``doctor.<item>.name`` / ``.purpose`` /
+    ``.recommended``.
     """
 
     item: str
@@ -46,6 +54,7 @@ class Finding:
     fixable: bool = False
     fixed: bool = False  # it was not ok, a fix ran, and now it is
     cannot_fix: str = ""  # why not, when not ok and not fixable
+    how: str = ""  # the fix in words, when not ok and fixable (``chmod 700 <folder>``)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -171,10 +180,52 @@ def check_folder_not_hidden(ctx: Context) -> Finding:
     )
 
 
+def _my_uid() -> int | None:
+    """This process's user id; ``None`` where there are none (Windows uses ACLs instead)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid() if getuid is not None else None
+
+
+def check_folder_private(ctx: Context) -> Finding:
+    """The folder is this user's, and no one else may write in it.
+
+    Anyone who can write the folder (mode 0777, group write) or owns it can swap the PFX, or
+    point ``settings.json`` at their own server. Group or others' write bits are fixable
+    (``chmod 700``); a folder owned by another user is not (taking it over would keep what
+    that user may have put in it).
+    """
+    home = ctx.store.home
+    if not home.is_dir():
+        return Finding("folder_private", False, msg("doctor.no_folder"),
+                       cannot_fix=msg("doctor.needs_folder"))  # fmt: skip
+    uid = _my_uid()
+    info = home.stat()
+    mode = f"{stat.S_IMODE(info.st_mode):04o}"
+    if uid is None:
+        return Finding("folder_private", True, msg("doctor.mode", mode=mode))
+    if info.st_uid != uid:
+        return Finding(
+            "folder_private",
+            False,
+            msg("doctor.folder_private.owner", uid=info.st_uid, mode=mode),
+            cannot_fix=msg("doctor.folder_private.owner_how", path=home),
+        )
+    open_to_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    return Finding(
+        "folder_private",
+        not open_to_others,
+        msg("doctor.folder_private.writable", mode=mode)
+        if open_to_others
+        else msg("doctor.mode", mode=mode),
+        fixable=bool(open_to_others),
+        how=msg("doctor.folder_private.how", path=home),
+    )
+
+
 def secret_files(home: Path) -> list[Path]:
     if not home.is_dir():
         return []
-    names = {SETTINGS_FILE, SESSION_FILE, SESSION_KEY_FILE}
+    names = {SETTINGS_FILE, SESSION_FILE, SESSION_AGENT_FILE, SESSION_KEY_FILE}
     return sorted(
         p
         for p in home.iterdir()
@@ -184,7 +235,7 @@ def secret_files(home: Path) -> list[Path]:
 
 
 def check_file_modes(ctx: Context) -> Finding:
-    """Every PFX, settings, session, session-key and pending file is 0600 (fixable)."""
+    """Every PFX, settings, session, session-agent and pending file is 0600 (fixable)."""
     files = secret_files(ctx.store.home)
     wrong = [p for p in files if stat.S_IMODE(p.stat().st_mode) != FILE_MODE]
     if not files:
@@ -193,7 +244,32 @@ def check_file_modes(ctx: Context) -> Finding:
         current = ", ".join(f"{p.name} {stat.S_IMODE(p.stat().st_mode):04o}" for p in wrong)
     else:
         current = msg("doctor.all_0600", count=len(files))
-    return Finding("file_modes", not wrong, current, fixable=bool(wrong))
+    how = msg("doctor.file_modes.how", files=" ".join(str(p) for p in wrong)) if wrong else ""
+    return Finding("file_modes", not wrong, current, fixable=bool(wrong), how=how)
+
+
+def check_file_owners(ctx: Context) -> Finding:
+    """Every file in the store (the PFX, settings, session, pending and leftover files) is
+    this user's. One owned by someone else may have been put there to replace ours: not
+    fixable by a program; the row says what to do."""
+    home = ctx.store.home
+    uid = _my_uid()
+    files = sorted({*secret_files(home), *leftover_files(home)})
+    foreign = [p for p in files if uid is not None and p.lstat().st_uid != uid]
+    if not files:
+        current = msg("doctor.no_files")
+    elif foreign:
+        current = ", ".join(
+            msg("doctor.file_owners.owner", name=p.name, uid=p.lstat().st_uid) for p in foreign
+        )
+    else:
+        current = msg("doctor.file_owners.all_mine", count=len(files))
+    return Finding(
+        "file_owners",
+        not foreign,
+        current,
+        cannot_fix=msg("doctor.file_owners.how", files=" ".join(str(p) for p in foreign)),
+    )
 
 
 def leftover_files(home: Path) -> list[Path]:
@@ -207,13 +283,15 @@ def leftover_files(home: Path) -> list[Path]:
 
 
 def check_leftovers(ctx: Context) -> Finding:
-    """No temporary files from an interrupted write remain (fixable: remove them)."""
+    """No temporary or staging files from an interrupted write remain (fixable: remove them;
+    the store's first write of a run removes those older than ``store.STALE_AFTER`` too)."""
     found = leftover_files(ctx.store.home)
     return Finding(
         "leftovers",
         not found,
         ", ".join(p.name for p in found) if found else msg("doctor.none"),
         fixable=bool(found),
+        how=msg("doctor.leftovers.how", files=" ".join(str(p) for p in found)) if found else "",
     )
 
 

@@ -5,13 +5,13 @@ The setting in force is the one the login session started with (a change takes e
 next login):
 
 - 1 asks on every order.
-- 2 asks on the first order of a login. Once that order is accepted, the unlocked key is sealed
-  under the session's unlock secret, fetched from the server, and kept as ``session-key``
-  (``sync_client.session_key``). Later orders of the same login (each its own process) fetch
-  the secret again and unseal the key. Anything that does not fit (no file, another
-  certificate since, a session the server no longer accepts, a damaged file) means the
-  password is asked again, and the new key replaces the old file. The file never opens without
-  the server, and once the session ends it never opens at all.
+- 2 asks on the first order of a login. Once that order is accepted, the unlocked key is handed
+  to a key agent (``sync_client.key_agent``): a process of its own that keeps it in memory
+  until logout, the session's expiry or an idle timeout, and signs order bytes on request. The
+  store keeps only the agent's handle (``session-agent.json``), which opens nothing without
+  the running agent. Later orders of the same login (each its own process) sign through it.
+  Anything that does not fit (no agent, another certificate since, a damaged handle) means the
+  password is asked again, and a new agent replaces the old one.
 - 3 never asks: the password is in the OS credential store (``pc_client.remember``).
 """
 
@@ -25,27 +25,27 @@ from cryptography import x509
 from pc_client import remember
 from pc_client.app import Context
 from pc_client.messages import msg
+from pc_client.store import Store
 from sync_client.errors import (
     ClientError,
-    InvalidInput,
     PasswordNotRemembered,
-    ServerRefused,
     SessionKeyInvalid,
     WrongPfxPassword,
 )
-from sync_client.keys import PrivateKey, certificate_fingerprint, key_matches_certificate
+from sync_client.key_agent import agent_key, check_agent, start_agent, stop_agent
+from sync_client.keys import PrivateKey, certificate_fingerprint
 from sync_client.orders import build_order, sign_order
 from sync_client.pfx import LoadedPfx
+from sync_client.protocol import parse_time
 from sync_client.security import SecuritySetting, password_needed
-from sync_client.session_key import unwrap_session_key, wrap_session_key
 
 
 @dataclass(frozen=True, repr=False)
 class OrderPlan:
     """An order ready to sign; ``password_needed`` says whether to ask for the PFX password.
 
-    ``unsealed`` is the key an earlier order of this login kept (setting 2), with the
-    certificate it signs for; the ``repr`` never shows it.
+    ``unsealed`` is the key an earlier order of this login kept (setting 2: a key that signs
+    through the key agent), with the certificate it signs for; the ``repr`` never shows it.
     """
 
     customer_id: str
@@ -79,9 +79,7 @@ def plan_order(ctx: Context, *, symbol: str, side: str, quantity: int, price: st
     setting = SecuritySetting(session.security_setting)
     body = build_order(symbol=symbol, side=side, quantity=quantity, price=price)
     ctx.store.read_pfx_bytes(customer_id)  # no file: refuse before asking anything
-    unsealed = (
-        unseal_session_key(ctx, customer_id) if setting is SecuritySetting.FIRST_ORDER else None
-    )
+    unsealed = kept_key(ctx, customer_id) if setting is SecuritySetting.FIRST_ORDER else None
     needed = password_needed(setting, asked_this_session=unsealed is not None)
     return OrderPlan(customer_id, setting, body, needed, unsealed)
 
@@ -110,15 +108,18 @@ def place_order(ctx: Context, plan: OrderPlan, *, password: str | None = None) -
                 raise
             raise WrongPfxPassword(msg("order.remembered_wrong")) from None
         key, cert = loaded.key, loaded.cert
-    signed = sign_order(key, plan.body)
-    accepted = (
-        ctx.client()
-        .place_order(order=signed.order, signature=signed.signature, serial=cert.serial_number)
-        .to_wire()
+    client = ctx.client()
+    signed = sign_order(
+        key,
+        plan.body,
+        audience=client.policy().order_audience,  # the deployment this order is meant for
+        customer_id=customer_id,
+        serial=cert.serial_number,
     )
+    accepted = client.place_order(signed).to_wire()
     if loaded is not None and plan.password_needed and setting is SecuritySetting.FIRST_ORDER:
         # Only after the server accepted: a refused order changes nothing on this PC.
-        keep_session_key(ctx, customer_id, loaded)
+        keep_key(ctx, loaded)
     return PlacedOrder(
         order_id=accepted.get("order_id"),
         accepted_at=accepted.get("accepted_at"),
@@ -128,47 +129,46 @@ def place_order(ctx: Context, plan: OrderPlan, *, password: str | None = None) -
     )
 
 
-def unseal_session_key(
-    ctx: Context, customer_id: str
-) -> tuple[PrivateKey, x509.Certificate] | None:
-    """The key kept by an earlier order of this login, with the certificate it signs for.
+def kept_key(ctx: Context, customer_id: str) -> tuple[PrivateKey, x509.Certificate] | None:
+    """A key that signs through this login's key agent, with the certificate it signs for.
 
-    ``None`` when it cannot be used, for whatever reason: the caller then asks for the
-    password. The certificate is the one registered for the current ``<ID>.pfx``, so a key
-    kept before a renewal or an import no longer opens (its certificate is bound into the
-    seal). ``ServerUnreachable`` passes through: the order could not be sent either.
+    ``None`` when there is none to use, for whatever reason (no handle, no agent, an agent for
+    another certificate than the one registered for the current ``<ID>.pfx``, as after a
+    renewal or an import): the caller then asks for the password.
     """
     store = ctx.store
+    handle = store.load_agent_handle()
+    cert = store.local_certificate(customer_id).cert if handle is not None else None
+    if handle is None or cert is None:
+        return None
+    fingerprint = certificate_fingerprint(cert)
     try:
-        sealed = store.load_session_key()
-    except InvalidInput:
+        check_agent(handle, cert_fingerprint=fingerprint)
+        return agent_key(handle, cert.public_key(), cert_fingerprint=fingerprint), cert
+    except SessionKeyInvalid:
         return None
-    cert = store.local_certificate(customer_id).cert if sealed is not None else None
-    if sealed is None or cert is None:
-        return None
-    try:
-        secret = ctx.client().unlock_secret()
-        key = unwrap_session_key(
-            sealed, secret, customer_id=customer_id, cert_fingerprint=certificate_fingerprint(cert)
-        )
-    except (ServerRefused, SessionKeyInvalid):
-        return None
-    if not key_matches_certificate(key, cert):
-        return None
-    return key, cert
 
 
-def keep_session_key(ctx: Context, customer_id: str, loaded: LoadedPfx) -> None:
-    """Seal the key just unlocked under the session's unlock secret and keep it as
-    ``session-key``. A failure (the server, the disk) only means the next order asks again."""
+def keep_key(ctx: Context, loaded: LoadedPfx) -> None:
+    """Hand the key just unlocked to a new key agent for the rest of the login, replacing an
+    earlier agent. A failure only means that the next order asks again."""
+    end_key_agent(ctx.store)
     try:
-        secret = ctx.client().unlock_secret()
-        sealed = wrap_session_key(
-            loaded.key,
-            secret,
-            customer_id=customer_id,
-            cert_fingerprint=loaded.fingerprint_sha256,
+        expires_at = parse_time(ctx.session().expires_at)
+        handle = start_agent(
+            loaded.key, cert_fingerprint=loaded.fingerprint_sha256, expires_at=expires_at
         )
-        ctx.store.save_session_key(sealed)
+    except (ClientError, ValueError):
+        return
+    try:
+        ctx.store.save_agent_handle(handle)
     except ClientError:
-        pass
+        stop_agent(handle)  # no handle, no use: do not leave it holding the key
+
+
+def end_key_agent(store: Store) -> None:
+    """Tell this store's key agent to end (if one is there) and forget its handle."""
+    handle = store.load_agent_handle()
+    if handle is not None:
+        stop_agent(handle)
+    store.remove_agent_handle()

@@ -15,11 +15,13 @@ from typing import Any
 
 from pc_client import remember
 from pc_client.app import Context
+from pc_client.operations.order import end_key_agent
 from pc_client.operations.password import password_min_length
 from pc_client.records import Session
 from sync_client.api import SyncClient
 from sync_client.errors import ClientError
 from sync_client.national_id import normalize_national_id
+from sync_client.pinning import PinCheck
 from sync_client.protocol import format_time, parse_time
 from sync_client.security import SecuritySetting
 
@@ -41,6 +43,7 @@ class LoggedIn:
     expires_at: datetime
     security_setting: SecuritySetting
     renewal_reminder: RenewalReminder | None
+    ca_pin: PinCheck | None = None  # the server's CA as checked before the password was sent
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,24 @@ class LoggedOut:
     session_expires_at: str | None = None
 
 
-def log_in(ctx: Context, customer_id: str, password: str) -> LoggedIn:
+def log_in(
+    ctx: Context, customer_id: str, password: str, *, accept_new_ca: bool = False
+) -> LoggedIn:
     """Log in as ``customer_id`` (a national ID, normalized; ``InvalidNationalId``) with the
-    login password; the server's refusals (``login_failed``, ``account_locked``) pass through."""
+    login password; the server's refusals (``login_failed``, ``account_locked``) pass through.
+
+    Before the password is sent, the server's CA is checked against this computer's pin and
+    pinned on first use (``CaChanged`` for another CA, unless ``accept_new_ca``: the customer
+    confirmed the change with the brokerage).
+    """
     customer_id = normalize_national_id(customer_id)
+    # A store that cannot be used (a file named as the folder, a damaged settings file) is
+    # refused before the server opens a session that this PC could not keep.
+    ctx.store.check_home()
+    pin = ctx.pin_ca(accept_new=accept_new_ca)
     client = ctx.client()
     result = client.login(customer_id, password, device_kind="pc")
+    ctx.record_pin(pin)  # only now: a refused login leaves the store as it was
     store = ctx.store
     previous = store.load_session()
     if previous is not None and previous.server_url == ctx.server_url:
@@ -67,7 +82,7 @@ def log_in(ctx: Context, customer_id: str, password: str) -> LoggedIn:
         with contextlib.suppress(ClientError):
             SyncClient(client.http, token=previous.token).logout()
     # A key kept for the previous session (setting 2) dies with it; the new session asks anew.
-    store.remove_session_key()
+    end_key_agent(store)
     setting = SecuritySetting(store.load_settings().security_setting)
     if setting is not SecuritySetting.NEVER:
         # Setting 3 was switched off since the last login: this is when that takes effect.
@@ -86,7 +101,9 @@ def log_in(ctx: Context, customer_id: str, password: str) -> LoggedIn:
         server_url=ctx.server_url,
         pfx_password_min_length=password_min_length(ctx),  # kept for an offline passwd
     )
-    return LoggedIn(customer_id, result.expires_at, setting, _reminder(result.renewal_reminder))
+    return LoggedIn(
+        customer_id, result.expires_at, setting, _reminder(result.renewal_reminder), pin
+    )
 
 
 def _reminder(raw: Mapping[str, Any] | None) -> RenewalReminder | None:
@@ -113,5 +130,6 @@ def log_out(ctx: Context) -> LoggedOut:
         # The server is unreachable or has already ended the session: either way this PC
         # forgets it. The token dies at the server by itself when it expires.
         told_server = False
-    store.clear_session()  # the session key (setting 2) too
+    end_key_agent(store)  # the key agent of setting 2 ends with the session
+    store.clear_session()
     return LoggedOut(True, session.customer_id, told_server, session.expires_at)

@@ -20,6 +20,7 @@ from pc_client.app import Context
 from pc_client.records import Pending, StoreSettings
 from pc_client.store import LocalCertificate
 from sync_client.api import HostStatus
+from sync_client.errors import ServerUnreachable
 from sync_client.protocol import StatusCode
 from sync_client.verdict import Check, Verdict, check_match
 
@@ -35,6 +36,39 @@ class StatusView:
     pending: Pending | None  # an interrupted apply or renewal on this computer
     settings: StoreSettings
     session_setting: int  # the security setting in force for this login
+
+
+@dataclass(frozen=True)
+class LocalStatusView:
+    """Function 1 when the host cannot be reached: this computer's part only, and why the
+    host's part is unknown (the original showed 主機端 and 用戶端 apart; so do we)."""
+
+    customer_id: str
+    local: LocalCertificate
+    pending: Pending | None
+    settings: StoreSettings
+    session_setting: int
+    unreachable: ServerUnreachable  # its message names the server and the cause in words
+
+
+def gather_status_or_local(ctx: Context) -> StatusView | LocalStatusView:
+    """``gather_status``, or, when the host does not answer, this computer's part alone.
+
+    Only ``ServerUnreachable`` becomes a ``LocalStatusView``; a refusal (an expired session,
+    a changed CA) still stops the status, as it would any other function.
+    """
+    try:
+        return gather_status(ctx)
+    except ServerUnreachable as exc:
+        session = ctx.session()
+        return LocalStatusView(
+            customer_id=session.customer_id,
+            local=ctx.store.local_certificate(session.customer_id),
+            pending=ctx.store.load_pending(session.customer_id),
+            settings=ctx.store.load_settings(),
+            session_setting=session.security_setting,
+            unreachable=exc,
+        )
 
 
 def gather_status(ctx: Context) -> StatusView:

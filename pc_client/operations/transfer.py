@@ -3,8 +3,9 @@
 Export copies the store's ``<ID>.pfx`` byte for byte into a folder, only when it is the host's
 current valid certificate and the password opens it, and never replaces a different file there
 unless ``overwrite``. Import opens any PKCS#12 file (ours, or one made by ``openssl pkcs12
--export``), from a path or from bytes (a page's upload), checks it, and stores it re-encrypted
-in this program's profile under the same password; then the match is checked again.
+-export``), from a path or from bytes (a page's upload), checks it (its CN is the customer's
+ID and the host's CA issued it), and stores it re-encrypted in this program's profile under
+the same password; then the match is checked again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pc_client.operations.allowed import Function, refuse_unusable
 from pc_client.operations.password import choose_security_setting
 from pc_client.operations.status import StatusView, gather_status
 from pc_client.store import MAX_PFX_BYTES
+from sync_client.chain import certificates_from_pem, issued_by_ca
 from sync_client.errors import ClientCode, InvalidInput, PfxInvalid
 from sync_client.fsio import read_file_limited, write_file_atomic
 from sync_client.i18n import os_reason
@@ -138,7 +140,8 @@ def import_certificate(
     bytes of a PKCS#12 file) as ``<ID>.pfx`` under the same ``password``.
 
     Refusals, before anything is written: the security setting's, ``WrongPfxPassword``,
-    ``PfxInvalid`` (not a customer ID; ``pfx_wrong_customer``), and ``CertificateMismatch`` when a
+    ``PfxInvalid`` (not a customer ID; ``pfx_wrong_customer``; ``pfx_foreign_ca`` when the
+    host's CA did not issue it, ``sync_client.chain``), and ``CertificateMismatch`` when a
     certificate that matches the host would be replaced by one that does not (unless
     ``force``). The chain is taken from the file, else from the host.
     """
@@ -156,6 +159,10 @@ def import_certificate(
             msg("pfx.wrong_customer", cn=loaded.customer_id, id=customer_id),
             code=ClientCode.PFX_WRONG_CUSTOMER,
         )
+    # The brokerage's CA (GET /api/v1/ca) must have issued it: a self-made file with the
+    # customer's CN is refused here, before anything is written.
+    if not issued_by_ca(loaded.cert, certificates_from_pem(ctx.client().ca_chain_pem())):
+        raise PfxInvalid(msg("import.foreign_ca"), code=ClientCode.PFX_FOREIGN_CA)
     before = gather_status(ctx)
     imported = check_match(
         host_code=before.host.code,

@@ -45,6 +45,7 @@ IMPORT_FIELDS: dict[str, str] = {
     ClientCode.WRONG_PASSWORD: "password",
     ClientCode.PFX_INVALID: "pfx_file",
     ClientCode.PFX_WRONG_CUSTOMER: "pfx_file",
+    ClientCode.PFX_FOREIGN_CA: "pfx_file",
     ClientCode.INVALID_INPUT: "security_setting",
     ClientCode.CREDENTIAL_STORE_UNAVAILABLE: "security_setting",
     PcCode.CERTIFICATE_MISMATCH: "force",

@@ -5,7 +5,7 @@ GET  /login             身分證字號 and 登入密碼;  POST: ``operations.se
 POST /logout            ``operations.session.log_out``
 POST /language          the page's language (remembered in the store's settings)
 POST /close             關閉視窗: cancels an open pairing, then stops the service
-GET  /                  憑證查詢暨憑證資料檢核: ``operations.status.gather_status``
+GET  /                  憑證查詢暨憑證資料檢核: ``operations.status.gather_status_or_local``
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pc_client.app import Context
 from pc_client.errors import NotLoggedIn
 from pc_client.operations.pair import cancel_pairing
 from pc_client.operations.session import log_in, log_out
-from pc_client.operations.status import advise, gather_status
+from pc_client.operations.status import LocalStatusView, advise, gather_status_or_local
 from pc_client.web.forms import error_of, read_form, text
 from pc_client.web.render import Web
 from pc_client.web.security import cookie_name
@@ -30,12 +30,13 @@ from pc_client.web.views import (
     advice_texts,
     client_rows,
     host_rows,
+    unknown_host_rows,
     verdict_is_match,
     verdict_sentence,
 )
 from sync_client.codes import ErrorCode
 from sync_client.errors import ClientError
-from sync_client.i18n import LANGUAGES, parse_language
+from sync_client.i18n import LANGUAGES, msg, parse_language
 
 # Which field a login refusal is about (by its code).
 LOGIN_FIELDS: Mapping[str, str] = {
@@ -137,13 +138,21 @@ async def status_page(request: Request) -> Response:
     web = Web.of(request)
     with web.context() as ctx:
         try:
-            view = await web.run(gather_status, ctx)
+            view = await web.run(gather_status_or_local, ctx)
         except NotLoggedIn:
             raise
         except ClientError as error:
             return await web.page(
                 request, ctx, "problem.html", gather=False, status_code=502,
                 errors=error_of(error, {}),
+            )  # fmt: skip
+        if isinstance(view, LocalStatusView):
+            # The host did not answer: this computer's part still shows, the host's is unknown.
+            return await web.page(
+                request, ctx, "status.html", gather=False, status_code=503,
+                host_rows=unknown_host_rows(), client_rows=client_rows(view),
+                verdict=view.unreachable.message, matched=False,
+                advice=[msg("status.host_unknown.advice")],
             )  # fmt: skip
         return await web.page(
             request, ctx, "status.html", view=view,

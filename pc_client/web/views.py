@@ -28,7 +28,7 @@ from pc_client.messages import (
 )
 from pc_client.operations.allowed import Allowance, Function
 from pc_client.operations.doctor import Finding
-from pc_client.operations.status import Advice, AdviceKind, StatusView
+from pc_client.operations.status import Advice, AdviceKind, LocalStatusView, StatusView
 from pc_client.render import show_time_text
 from sync_client.codes import ErrorCode
 from sync_client.display import certificate_time, show_time
@@ -120,7 +120,19 @@ def host_rows(view: StatusView) -> list[InfoRow]:
     ]
 
 
-def client_rows(view: StatusView) -> list[InfoRow]:
+def unknown_host_rows() -> list[InfoRow]:
+    """主機端 when the host did not answer: each row marked unknown."""
+    unknown = msg("status.host_unknown")
+    return [
+        InfoRow(msg("web.status.cn"), unknown),
+        InfoRow(msg("web.status.state"), unknown),
+        InfoRow(msg("web.status.serial"), unknown),
+        InfoRow(msg("web.status.valid_from"), unknown),
+        InfoRow(msg("web.status.valid_to"), unknown),
+    ]
+
+
+def client_rows(view: StatusView | LocalStatusView) -> list[InfoRow]:
     """用戶端的憑證資訊: folder, file, security setting, CN, serial, valid from, valid to."""
     local = view.local
     cert = local.cert
@@ -265,7 +277,7 @@ def doctor_rows(findings: Sequence[Finding]) -> list[DoctorRow]:
     """The rows of 憑證作業環境檢查, numbered as the original numbered them."""
     rows = []
     for number, finding in enumerate(findings, start=1):
-        note = finding.cannot_fix if not finding.ok and not finding.fixable else ""
+        note = "" if finding.ok else (finding.how if finding.fixable else finding.cannot_fix)
         rows.append(
             DoctorRow(
                 number=number,

@@ -15,6 +15,8 @@ class PolicyResponse(WireResponse):
     certificate_validity_days: int
     relay_slot_lifetime_seconds: int
     server_time: Time
+    # What an order's signed message names as its deployment (docs/PROTOCOL.md, "Orders").
+    order_audience: str
 
 
 class Terms(WireResponse):

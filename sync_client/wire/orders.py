@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from sync_client.codes import ErrorCode
 from sync_client.protocol import order_message
 from sync_client.wire.base import (
+    PRINTABLE,
     DecimalSerial,
     Signature,
     Time,
@@ -42,19 +43,26 @@ class Order(WireRequest):
             raise PydanticCustomError("price_zero", "must be more than zero")
         return price
 
-    def signed_bytes(self) -> bytes:
-        """The bytes the signature covers: the order as sent (its one written form)."""
-        return order_message(self.to_wire())
+    def signed_bytes(self, *, audience: str, customer_id: str, serial: str) -> bytes:
+        """The bytes the signature covers: the order as sent (its one written form), bound to
+        the deployment, the customer and the signing certificate (``order_message``)."""
+        return order_message(
+            self.to_wire(), audience=audience, customer_id=customer_id, serial=serial
+        )
 
 
 class OrderRequest(WireRequest):
-    """``serial``: the decimal serial of the certificate that signed (the current valid one)."""
+    """``serial``: the decimal serial of the certificate that signed (the current valid one);
+    ``customer_id`` and ``audience``: whom and which deployment the signature is bound to (the
+    same values as in the signed message, so that a mismatch is refused by name)."""
 
     field_codes: ClassVar[Mapping[str, ErrorCode]] = {"order": ErrorCode.ORDER_INVALID}
 
     order: Order
     signature: Signature
     serial: DecimalSerial
+    customer_id: Annotated[str, StringConstraints(pattern=r"^[A-Z][1289A-D][0-9]{8}$")]
+    audience: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
 
 
 class OrderResponse(WireResponse):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field
@@ -34,12 +35,20 @@ class UploadRequest(WireRequest):
     ciphertext: Base64Bytes
 
 
+# An ASCII decimal (an exponent allowed: the SDK writes ``{wait:g}``, ``1e-05`` for tiny
+# waits); ``float()`` alone would also take ``٣`` (Arabic-Indic three), ``1_0`` and blanks.
+_SECONDS_TEXT = re.compile(r"-?[0-9]{1,9}(?:\.[0-9]{1,9})?(?:[eE][-+]?[0-9]{1,3})?", re.ASCII)
+
+
 def _seconds(text: object) -> float:
-    """A query parameter is text; a number (from Python) is taken as it is. More than the
-    maximum is the maximum, as the protocol says; NaN, infinities and words are refused."""
-    try:
-        value = float(text) if isinstance(text, str | int | float) else math.nan
-    except ValueError:
+    """A query parameter is text, a plain decimal; a number (from Python) is taken as it is.
+    More than the maximum is the maximum, as the protocol says; NaN, infinities, non-ASCII
+    digits and words are refused."""
+    if isinstance(text, str):
+        value = float(text) if _SECONDS_TEXT.fullmatch(text) else math.nan
+    elif isinstance(text, int | float) and not isinstance(text, bool):
+        value = float(text)
+    else:
         value = math.nan
     if not math.isfinite(value):
         raise PydanticCustomError("seconds_format", "must be a number of seconds")
@@ -69,8 +78,12 @@ class SlotStateResponse(WireResponse):
 
 
 class ClaimResponse(WireResponse):
-    """The first claim by the slot's customer wins and spends the slot."""
+    """The first claim by the slot's customer wins and spends the slot.
+
+    ``certificate_fingerprint``: the SHA-256 (hex, lower case) the PC opened the slot for; the
+    phone binds it into the envelope's associated data (version 2)."""
 
     slot_id: str
     customer_id: str
+    certificate_fingerprint: Hex64
     ciphertext: Base64Bytes

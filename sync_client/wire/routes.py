@@ -40,7 +40,7 @@ from sync_client.wire.relay import (
     UploadRequest,
 )
 from sync_client.wire.renewal import RenewalChallengeResponse, RenewRequest
-from sync_client.wire.sessions import LoginRequest, LoginResponse, UnlockSecretResponse
+from sync_client.wire.sessions import LoginRequest, LoginResponse
 
 SessionKind = Literal["any", "pc", "mobile"]
 JSON = "application/json"
@@ -55,6 +55,11 @@ _SLIP = (
 )
 _CSR = (E.CSR_INVALID, E.CSR_SIGNATURE_INVALID, E.CSR_SUBJECT_MISMATCH, E.CSR_KEY_UNSUPPORTED)
 _SLOT_ENDED = (E.SLOT_EXPIRED, E.SLOT_SPENT, E.SLOT_CANCELLED)
+
+# The form of each path parameter. A value not in it names nothing: the route answers the
+# parameter's "not found" before any rule or query sees it (``sync_server.bodies``).
+SLOT_ID_PATTERN = r"^[A-Za-z0-9_-]{22}$"  # base64url of 128 bits, no padding
+PATH_PATTERNS: Mapping[str, str] = {"slot_id": SLOT_ID_PATTERN}
 
 
 @dataclass(frozen=True)
@@ -159,14 +164,6 @@ LOGIN = Route(
 LOGOUT = Route(
     "logout", "DELETE", "/api/v1/sessions/current", "Log out (no body)", {204: None}, session="any"
 )
-UNLOCK_SECRET = Route(
-    "unlock_secret",
-    "GET",
-    "/api/v1/sessions/current/unlock-secret",
-    "The live session's unlock secret (security setting 2)",
-    {200: UnlockSecretResponse},
-    session="any",
-)
 STATUS = Route(
     "status",
     "GET",
@@ -244,7 +241,10 @@ PLACE_ORDER = Route(
         E.ORDER_INVALID,
         E.ORDER_STALE,
         E.ORDER_REPLAYED,
+        E.ORDER_WRONG_CUSTOMER,
+        E.ORDER_WRONG_AUDIENCE,
         E.CERTIFICATE_NOT_VALID,
+        E.CERTIFICATE_SUPERSEDED,
         E.CERTIFICATE_NOT_CURRENT,
         E.ORDER_SIGNATURE_INVALID,
     ),
@@ -267,7 +267,13 @@ UPLOAD_CIPHERTEXT = Route(
     {204: None},
     request=UploadRequest,
     session="pc",
-    errors=(E.SLOT_NOT_FOUND, E.SLOT_TOO_LARGE, *_SLOT_ENDED, E.SLOT_ALREADY_UPLOADED),
+    errors=(
+        E.SLOT_NOT_FOUND,
+        E.CIPHERTEXT_INVALID,
+        E.SLOT_TOO_LARGE,
+        *_SLOT_ENDED,
+        E.SLOT_ALREADY_UPLOADED,
+    ),
 )
 SLOT_EVENTS = Route(
     "slot_events",
@@ -300,6 +306,6 @@ CANCEL_SLOT = Route(
 
 ROUTES: tuple[Route, ...] = (
     HEALTHZ, READYZ, METRICS, OPENAPI, PAIR_PAGE, POLICY, INFO, CA_CHAIN, CRL, LOGIN, LOGOUT,
-    UNLOCK_SECRET, STATUS, ENROLLMENT_CHECK, APPLY, RENEWAL_CHALLENGE, RENEW, REDOWNLOAD,
+    STATUS, ENROLLMENT_CHECK, APPLY, RENEWAL_CHALLENGE, RENEW, REDOWNLOAD,
     PLACE_ORDER, OPEN_SLOT, UPLOAD_CIPHERTEXT, SLOT_EVENTS, CLAIM_SLOT, CANCEL_SLOT,
 )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Log in, log out, and the session's unlock secret (docs/PROTOCOL.md, "Sessions")."""
+"""Log in and log out (docs/PROTOCOL.md, "Sessions")."""
 
 from __future__ import annotations
 
@@ -33,9 +33,3 @@ class LoginResponse(WireResponse):
     customer_id: str
     device_kind: DeviceKind
     renewal_reminder: RenewalReminder | None
-
-
-class UnlockSecretResponse(WireResponse):
-    """base64url without padding, 43 characters (256 bits); sent ``Cache-Control: no-store``."""
-
-    unlock_secret: str

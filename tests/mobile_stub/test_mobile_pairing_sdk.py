@@ -47,15 +47,16 @@ def test_the_server_holds_nothing_that_decrypts_without_the_qr_key(
     stored = row.ciphertext
 
     assert alice.pfx_bytes not in stored
+    bound = {
+        "origin": alice.pc.server_url,
+        "slot_id": handoff.slot_id,
+        "customer_id": CUSTOMER_A,
+        "certificate_fingerprint": alice.fingerprint,
+    }
     with pytest.raises(EnvelopeError):
-        open_envelope(
-            key=new_relay_key(), slot_id=handoff.slot_id, customer_id=CUSTOMER_A, envelope=stored
-        )
+        open_envelope(key=new_relay_key(), envelope=stored, **bound)
     # Positive control: the QR key does open what the server stores.
-    opened = open_envelope(
-        key=key, slot_id=handoff.slot_id, customer_id=CUSTOMER_A, envelope=stored
-    )
-    assert opened == alice.pfx_bytes
+    assert open_envelope(key=key, envelope=stored, **bound) == alice.pfx_bytes
 
     # Nowhere in the database files (main file and write-ahead log): neither the PFX, in any
     # encoding a careless server might store, nor the key.

@@ -105,7 +105,13 @@ def test_phone_pairs_from_the_png_and_signs_an_order(tmp_path: Path) -> None:
             "--price", "600", input_text=PFX_PASSWORD + "\n",
         )  # fmt: skip
         assert rc == 0, err
-        assert data["serial"] == str(cert.serial_number)
+        assert data["serial"] == str(cert.serial_number) and data["password_asked"] is True
+        # Setting 2: the next order, another process, signs through the key agent.
+        rc, data, err = _phone(
+            server, home, "order", "--symbol", "2330", "--side", "sell", "--qty", "5",
+            "--price", "600",
+        )  # fmt: skip
+        assert rc == 0 and data["password_asked"] is False, err
 
         rc, data, err = _phone(server, home, "pair", "--payload", "-",
                                input_text=handoff.payload + "\n" + PFX_PASSWORD + "\n")  # fmt: skip

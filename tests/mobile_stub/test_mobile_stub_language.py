@@ -52,6 +52,7 @@ _MACHINE = [
         r"\$?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b",  # variables, CUSTOMER_ID
         r"\b[A-Z]{1,2}\d{8,9}\b",  # customer IDs
         r"\b[0-9a-f]{16,}\b",  # order ids, fingerprints
+        r"\b(?:[0-9A-F]{2}:){7,}[0-9A-F]{2}\b",  # a CA fingerprint as people compare it
         r"\b0x[0-9A-F]+\b",  # serials in hex
         r"\b[A-Z]{2,}\b",  # metavars (FILE, SETTING), and PFX, CN, QR, JSON, PNG
         r"\d+(?:[./:,]\d+)*",  # numbers, dates, times
@@ -209,7 +210,7 @@ def test_every_command_speaks_traditional_chinese(
 
     usage = zh("pair", rc=2)
     assert usage.err.rstrip().endswith("[usage]")
-    zh("--server", "http://elsewhere.example:8000", "status", rc=1)
+    zh("--server", "https://elsewhere.example:8000", "status", rc=1)
 
     assert "已登出" in zh("logout").out
     assert "沒有登入" in zh("logout").out

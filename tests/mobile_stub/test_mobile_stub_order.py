@@ -3,20 +3,26 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import shutil
+import signal
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keyring
 import pytest
+from agent_support import agent_alive, agents_in, wait_until_gone
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from keyring.backend import KeyringBackend
 from mobile_stub_support import CUSTOMER_A, LOGIN_PASSWORD, PFX_PASSWORD, Customer, Phone, World
 
 from sync_client.api import SyncClient
 from sync_client.errors import ServerRefused
+from sync_client.key_agent import AgentHandle
 from sync_client.pfx import load_pfx
 from sync_server.revocation import revoke
 
@@ -54,9 +60,10 @@ def test_setting_2_asks_on_the_first_order_after_each_login(paired: Phone) -> No
 
 
 def _key_forms(customer: Customer) -> list[bytes]:
-    """Every plain encoding of the customer's private key: PKCS#8 and traditional, DER and PEM."""
+    """Every plain encoding of the customer's private key (PKCS#8 and traditional, DER and
+    PEM, the raw EC scalar) and each of them in base64."""
     key = load_pfx(customer.pfx_bytes, PFX_PASSWORD).key
-    return [
+    forms = [
         key.private_bytes(encoding, fmt, serialization.NoEncryption())
         for encoding in (serialization.Encoding.DER, serialization.Encoding.PEM)
         for fmt in (
@@ -64,75 +71,132 @@ def _key_forms(customer: Customer) -> list[bytes]:
             serialization.PrivateFormat.TraditionalOpenSSL,
         )
     ]
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        forms.append(key.private_numbers().private_value.to_bytes(32, "big"))
+    return forms + [base64.b64encode(form) for form in forms]
 
 
-def test_the_unlocked_key_is_kept_sealed_and_only_until_logout(
-    paired: Phone, alice: Customer
+def _all_bytes(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _agent(phone: Phone) -> AgentHandle:
+    return AgentHandle.from_json(json.loads((phone.home / "session-agent.json").read_text()))
+
+
+def test_setting_2_signs_through_the_key_agent_until_logout(
+    paired: Phone, alice: Customer, no_agents_left: Path
 ) -> None:
-    assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
-    kept = paired.home / "session-key"
+    assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").json["password_asked"] is True
+    handle_file = paired.home / "session-agent.json"
+    assert stat.S_IMODE(handle_file.stat().st_mode) == 0o600
+    agent = _agent(paired)
+    assert agent_alive(agent.pid) and agents_in(no_agents_left) == [agent.pid]
+    # The key that signed the next order is the agent's: without it, the order would ask.
+    second = paired.run(*ORDER)
+    assert second.rc == 0 and second.json["password_asked"] is False
 
-    data = kept.read_bytes()
-    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    # Neither the key nor the password is anywhere on the phone's disk or in the runtime
+    # folder; the old sealed key is gone, and the session file holds what it always did.
+    stored = _all_bytes(paired.home) + _all_bytes(no_agents_left)
     for form in _key_forms(alice):
-        assert form not in data
-    assert PFX_PASSWORD.encode() not in data and b"PRIVATE KEY" not in data
-    # Nothing on the phone's disk holds what opens it: the secret stays at the server.
+        assert form not in stored
+    assert PFX_PASSWORD.encode() not in stored and b"PRIVATE KEY" not in stored
+    assert not (paired.home / "session-key").exists()
     session = json.loads((paired.home / "session.json").read_text())
     assert set(session) == {"server_url", "customer_id", "token", "expires_at", "security_setting"}
-    assert not (paired.home / "session-unlock.json").exists()
 
     assert paired.run("logout").rc == 0
-    assert not kept.exists()
-    assert not (paired.home / "session.json").exists()
+    assert not handle_file.exists() and not (paired.home / "session.json").exists()
+    assert wait_until_gone(agent.pid)  # the agent ended with the session
+    assert not Path(agent.socket_path).parent.exists()
 
 
-def test_a_copy_of_the_phone_s_files_is_useless_after_logout(
+def test_a_copy_of_the_phone_s_home_signs_nothing_without_the_password(
+    paired: Phone, world: World, make_phone: Callable[[str], Phone]
+) -> None:
+    """The home copied during the session, token and agent handle included (a backup,
+    another machine or user): without the original phone's running agent it cannot sign."""
+    assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
+    copy = make_phone("copy")
+    shutil.copytree(paired.home, copy.home)
+    # The other machine has no such agent; here the original one ends (as at a reboot).
+    agent = _agent(copy)
+    os.kill(agent.pid, signal.SIGTERM)
+    assert wait_until_gone(agent.pid)
+
+    before, posted = _files(copy.home), _orders_posted(world)
+    asked = copy.run(*ORDER)  # the session token is still good: only the password is missing
+    assert asked.rc == 1 and asked.code == "input_missing"
+    wrong = copy.run(*ORDER, input="wrong-password\n")
+    assert wrong.rc == 1 and wrong.code == "wrong_password"
+    assert _orders_posted(world) == posted and _files(copy.home) == before
+    # The original phone, its agent gone, asks too.
+    assert paired.run(*ORDER).code == "input_missing"
+    # With the password it is an ordinary order: the PFX password was always the barrier.
+    typed = copy.run(*ORDER, input=PFX_PASSWORD + "\n")
+    assert typed.rc == 0 and typed.json["password_asked"] is True
+
+
+def test_a_copy_put_back_after_logout_asks_for_the_password(
     paired: Phone, world: World, tmp_path: Path
 ) -> None:
-    """Everything on the disk, token included, copied away and put back after logout: the
-    server refuses the ended session's secret, so the kept key does not open."""
     assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
     copy = tmp_path / "copy"
     shutil.copytree(paired.home, copy)
-    token = json.loads((copy / "session.json").read_text())["token"]
+    agent = _agent(paired)
     assert paired.run("logout").rc == 0
+    assert wait_until_gone(agent.pid)
 
-    with pytest.raises(ServerRefused) as refused:
-        SyncClient(world.http, token=token).unlock_secret()
-    assert refused.value.code == "unauthenticated"
     shutil.rmtree(paired.home)
     shutil.copytree(copy, paired.home)
     posted = _orders_posted(world)
-    assert paired.run(*ORDER).code == "input_missing"  # asks: the kept key did not open
+    assert paired.run(*ORDER).code == "input_missing"  # the ended session's token is refused
     assert _orders_posted(world) == posted
 
 
-def test_a_new_login_forgets_the_key_kept_for_the_previous_one(paired: Phone) -> None:
+def test_a_new_login_ends_the_agent_kept_for_the_previous_one(paired: Phone) -> None:
     assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
     assert paired.run(*ORDER).json["password_asked"] is False
+    agent = _agent(paired)
+    (paired.home / "session-key").write_bytes(b"\x01" + b"\0" * 60)  # an older version's file
     paired.login(CUSTOMER_A)  # no logout in between
+    assert not (paired.home / "session-agent.json").exists()
     assert not (paired.home / "session-key").exists()
+    assert wait_until_gone(agent.pid)
     assert paired.run(*ORDER).code == "input_missing"
 
 
-def test_a_damaged_kept_key_means_asking_again(paired: Phone) -> None:
+def test_a_damaged_or_stale_handle_means_asking_again(paired: Phone) -> None:
     assert paired.run(*ORDER, input=PFX_PASSWORD + "\n").rc == 0
-    kept = paired.home / "session-key"
-    damaged = bytearray(kept.read_bytes())
-    damaged[20] ^= 1
-    kept.write_bytes(bytes(damaged))
-    assert paired.run(*ORDER).code == "input_missing"
+    handle_file = paired.home / "session-agent.json"
+    handle = json.loads(handle_file.read_text())
+    for damaged in (
+        "{ not json",
+        json.dumps({**handle, "nonce": base64.b64encode(os.urandom(32)).decode()}),  # wrong
+        json.dumps({**handle, "socket": "relative/agent.sock"}),
+    ):
+        handle_file.write_text(damaged)
+        assert paired.run(*ORDER).code == "input_missing"
+    # Typing the password starts a new agent and replaces the handle with its own. (The first
+    # agent, whose nonce this phone no longer has, ends at its idle timeout or the session's end.)
     again = paired.run(*ORDER, input=PFX_PASSWORD + "\n")
     assert again.rc == 0 and again.json["password_asked"] is True
     assert paired.run(*ORDER).json["password_asked"] is False
 
 
-def test_a_refused_order_keeps_no_key(paired: Phone, world: World, alice: Customer) -> None:
+def test_a_refused_order_keeps_no_key(
+    paired: Phone, world: World, alice: Customer, no_agents_left: Path
+) -> None:
     revoke(world.host, str(alice.cert.serial_number), reason="key_compromise", actor="test")
     refused = paired.run(*ORDER, input=PFX_PASSWORD + "\n")
     assert refused.rc == 1 and refused.code == "certificate_not_valid"
-    assert not (paired.home / "session-key").exists()
+    assert not (paired.home / "session-agent.json").exists()
+    assert agents_in(no_agents_left) == []  # no agent was started
 
 
 def test_setting_1_asks_on_every_order_from_the_next_login(paired: Phone, world: World) -> None:
@@ -323,7 +387,7 @@ def test_commands_refuse_another_server_than_the_session_s(
     world: World, alice: Customer, phone: Phone
 ) -> None:
     phone.login(CUSTOMER_A)
-    result = phone.run("--server", "http://elsewhere.example:8000", "status")
+    result = phone.run("--server", "https://elsewhere.example:8000", "status")
     assert result.code == "wrong_server"
 
 

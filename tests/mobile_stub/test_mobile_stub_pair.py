@@ -209,7 +209,8 @@ def test_payload_for_another_server_is_refused_before_any_request(
 
     result = phone.pair(foreign)
 
-    assert result.rc == 1 and result.code == "wrong_server"
+    assert result.rc == 1 and result.code == "qr_other_server"
+    assert "https://evil.example" in result.json["message"]
     assert len(world.requests) == sent_before
     assert phone.pair(real.text).rc == 0
 
@@ -281,7 +282,14 @@ def test_a_certificate_of_another_customer_is_not_stored(
     key = new_relay_key()
     alice.pc.upload_ciphertext(
         slot.slot_id,
-        seal(key=key, slot_id=slot.slot_id, customer_id=CUSTOMER_A, plaintext=bob.pfx_bytes),
+        seal(
+            key=key,
+            origin=alice.pc.server_url,
+            slot_id=slot.slot_id,
+            customer_id=CUSTOMER_A,
+            certificate_fingerprint=alice.fingerprint,
+            plaintext=bob.pfx_bytes,
+        ),
     )
 
     result = phone.pair(build_pair_payload(alice.pc.server_url, slot.slot_id, key))

@@ -28,7 +28,7 @@ def test_login_keeps_a_private_session_and_remembers_the_customer(pc: Pc) -> Non
     assert stat.S_IMODE(pc.home.stat().st_mode) == 0o700
     session = json.loads(session_file.read_text())
     assert session["customer_id"] == CUSTOMER and session["token"]
-    assert not (pc.home / "session-key").exists()  # setting 2 has unlocked nothing yet
+    assert not (pc.home / "session-agent.json").exists()  # setting 2 has unlocked nothing yet
     settings = json.loads((pc.home / "settings.json").read_text())
     assert settings["customer_id"] == CUSTOMER
     assert settings["server_url"] == "http://127.0.0.1:8000"
@@ -159,15 +159,15 @@ def test_unreachable_server_is_named_in_one_line(pc: Pc) -> None:
 
 def test_server_url_is_remembered_after_first_use(pc: Pc) -> None:
     pc.ok(
-        "--server", "http://certsync.example:8443/", "login", CUSTOMER, input=f"{LOGIN_PASSWORD}\n"
+        "--server", "https://certsync.example:8443/", "login", CUSTOMER, input=f"{LOGIN_PASSWORD}\n"
     )
 
     settings = json.loads((pc.home / "settings.json").read_text())
-    assert settings["server_url"] == "http://certsync.example:8443"
+    assert settings["server_url"] == "https://certsync.example:8443"
     # Later commands use the remembered URL, so the session still applies.
     assert pc.ok("status")["customer_id"] == CUSTOMER
     # Another URL is another server: the session does not carry over.
-    result = pc.run("--server", "http://elsewhere:1", "status")
+    result = pc.run("--server", "https://elsewhere:1", "status")
     assert result.error == "not_logged_in"
 
 

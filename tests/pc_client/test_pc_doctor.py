@@ -18,9 +18,10 @@ from pc_client.commands.doctor import CHECKS
 
 ITEMS = [
     "python", "cryptography", "openssl", "folder_exists", "folder_writable",
-    "folder_not_read_only", "folder_not_hidden", "file_modes", "leftovers", "server", "clock",
-    "credential_store",
+    "folder_not_read_only", "folder_not_hidden", "folder_private", "file_modes", "file_owners",
+    "leftovers", "server", "clock", "credential_store",
 ]  # fmt: skip
+NOBODY = 65534  # another user (the tests run as root, so chown to it works)
 
 
 def _by_item(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -160,3 +161,98 @@ def test_item_limits_the_check_and_the_fix(pc: Pc) -> None:
 
     assert [c["item"] for c in result.data["checks"]] == ["python", "credential_store"]
     assert not pc.home.exists()  # folder_exists was not selected, so not fixed
+
+
+# -- the folder and its files belong to this user, and only this user writes there --------------
+
+
+def test_a_folder_others_can_write_is_flagged_with_its_fix(
+    enrolled: Pc, credential_store: FileKeyring
+) -> None:
+    os.chmod(enrolled.home, 0o777)  # noqa: S103 (the very mistake doctor must flag)
+    before = enrolled.snapshot()
+
+    found = enrolled.run("doctor")
+
+    row = _by_item(found.data)["folder_private"]
+    assert found.code == 1 and found.data["error"] == "doctor_problems"
+    assert row["ok"] is False and "0777" in row["current"] and row["fixable"] is True
+    assert f"chmod 700 {enrolled.home}" in row["action"]
+    assert stat.S_IMODE(enrolled.home.stat().st_mode) == 0o777  # looking changes nothing
+    assert enrolled.snapshot() == before
+
+    fixed = enrolled.run("doctor", "--fix")
+
+    assert fixed.code == 0, fixed.data
+    assert _by_item(fixed.data)["folder_private"]["fixed"] is True
+    assert stat.S_IMODE(enrolled.home.stat().st_mode) == 0o700
+
+
+def test_group_write_is_flagged_too_and_0700_passes(
+    enrolled: Pc, credential_store: FileKeyring
+) -> None:
+    assert _by_item(enrolled.run("doctor").data)["folder_private"]["ok"] is True
+    os.chmod(enrolled.home, 0o770)  # noqa: S103 (likewise)
+    assert _by_item(enrolled.run("doctor").data)["folder_private"]["ok"] is False
+
+
+def test_a_folder_owned_by_another_user_cannot_be_fixed(
+    enrolled: Pc, credential_store: FileKeyring
+) -> None:
+    os.chown(enrolled.home, NOBODY, -1)
+    try:
+        before = enrolled.snapshot()
+
+        result = enrolled.run("doctor", "--fix")
+
+        row = _by_item(result.data)["folder_private"]
+        assert result.code == 1
+        assert row["ok"] is False and row["fixable"] is False and row["fixed"] is False
+        assert str(NOBODY) in row["current"]
+        assert "another user" in row["action"] and f"mv {enrolled.home}" in row["action"]
+        assert enrolled.home.stat().st_uid == NOBODY
+        assert enrolled.snapshot() == before
+    finally:
+        os.chown(enrolled.home, os.getuid(), -1)
+
+
+@pytest.mark.parametrize("name", [f"{CUSTOMER}.pfx", "settings.json", "session.json"])
+def test_a_store_file_owned_by_another_user_is_flagged(
+    enrolled: Pc, credential_store: FileKeyring, name: str
+) -> None:
+    path = enrolled.home / name
+    os.chown(path, NOBODY, -1)
+
+    result = enrolled.run("doctor", "--fix")
+
+    row = _by_item(result.data)["file_owners"]
+    assert result.code == 1
+    assert row["ok"] is False and row["fixable"] is False
+    assert name in row["current"] and str(NOBODY) in row["current"]
+    assert str(path) in row["action"] and "import" in row["action"]
+    assert path.stat().st_uid == NOBODY  # no program takes another user's file over
+
+
+def test_a_store_file_others_can_write_is_flagged_with_its_fix(
+    enrolled: Pc, credential_store: FileKeyring
+) -> None:
+    os.chmod(enrolled.home / "settings.json", 0o666)  # noqa: S103 (likewise)
+
+    row = _by_item(enrolled.run("doctor").data)["file_modes"]
+
+    assert row["ok"] is False and "settings.json 0666" in row["current"]
+    assert f"chmod 600 {enrolled.home / 'settings.json'}" in row["action"]
+
+
+def test_leftover_temporary_files_are_flagged_and_removed(
+    enrolled: Pc, credential_store: FileKeyring
+) -> None:
+    leftover = enrolled.home / ".settings.json.0123456789abcdef.tmp"
+    leftover.write_bytes(b"half")
+
+    row = _by_item(enrolled.run("doctor").data)["leftovers"]
+    assert row["ok"] is False and leftover.name in row["current"]
+    assert f"rm {leftover}" in row["action"]
+
+    assert enrolled.run("doctor", "--fix").code == 0
+    assert not leftover.exists()

@@ -12,6 +12,7 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -21,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_support import wait_until_gone
 from e2e_support import ServerProcess, console_script, running_server
 
 from sync_client.errors import WrongPfxPassword
+from sync_client.key_agent import AgentHandle
 from sync_client.national_id import is_valid_national_id
 from sync_client.pfx import load_pfx
 
@@ -298,10 +301,14 @@ def test_a_terminal_asks_again_after_an_honest_mistake(
     assert pc.opens_with(customer.customer_id, OLD)
 
 
+def _store_bytes(home: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(home.rglob("*")) if p.is_file())
+
+
 def test_setting_2_asks_once_per_login_across_processes(
     server: ServerProcess, customer: Customer, tmp_path: Path
 ) -> None:
-    """No credential store here: the key waits sealed under the session's unlock secret."""
+    """No credential store here: the key waits in the key agent's memory, never on disk."""
     pc = Cli(server, tmp_path / "BTS")
     _login(pc, customer)
     _apply(pc, server, customer, "--key-type", "ec")  # security setting 2
@@ -309,14 +316,51 @@ def test_setting_2_asks_once_per_login_across_processes(
 
     assert pc.ok(*order, answers=f"{OLD}\n")["password_asked"] is True
     assert pc.ok(*order, answers="")["password_asked"] is False  # another process
-    sealed = (pc.home / "session-key").read_bytes()
-    assert OLD.encode() not in sealed and b"PRIVATE KEY" not in sealed
+    # Neither a session key nor the password is anywhere in the store.
+    assert not (pc.home / "session-key").exists()
+    stored = _store_bytes(pc.home)
+    assert OLD.encode() not in stored and b"PRIVATE KEY" not in stored
+    agent = AgentHandle.from_json(json.loads((pc.home / "session-agent.json").read_text()))
 
     pc.ok("logout")
-    assert not (pc.home / "session-key").exists()
+    assert not (pc.home / "session-agent.json").exists()
+    assert wait_until_gone(agent.pid)
     _login(pc, customer)
     code, refused, _ = pc.run(*order, answers="")
     assert code == 1 and refused["error"] == "input_missing"
+
+
+def test_setting_2_a_copy_of_the_store_signs_nothing_without_the_password(
+    server: ServerProcess, customer: Customer, tmp_path: Path
+) -> None:
+    """The folder copied during a session (a backup, another user's HOME, another machine):
+    without the running agent of the original computer it cannot sign an order."""
+    pc = Cli(server, tmp_path / "BTS")
+    _login(pc, customer)
+    _apply(pc, server, customer, "--key-type", "ec")
+    order = ("order", "--symbol", "2330", "--side", "buy", "--qty", "1", "--price", "600")
+    assert pc.ok(*order, answers=f"{OLD}\n")["password_asked"] is True
+
+    copy = Cli(server, tmp_path / "elsewhere" / "home" / "BTS")
+    copy.home.parent.mkdir(parents=True)
+    shutil.copytree(pc.home, copy.home)
+    stored = _store_bytes(copy.home)
+    assert OLD.encode() not in stored and b"PRIVATE KEY" not in stored
+    assert not (copy.home / "session-key").exists()
+    # The other machine has no agent: here, the original computer's agent ends (as at a
+    # reboot, an idle timeout, or simply by being elsewhere).
+    agent = AgentHandle.from_json(json.loads((copy.home / "session-agent.json").read_text()))
+    os.kill(agent.pid, signal.SIGTERM)
+    assert wait_until_gone(agent.pid)
+
+    before = {p: p.read_bytes() for p in copy.home.rglob("*") if p.is_file()}
+    code, refused, _ = copy.run(*order, answers="")  # the session token is still good
+    assert code == 1 and refused["error"] == "input_missing"  # it asks for the password
+    code, refused, _ = copy.run(*order, answers="wrong-password\n")
+    assert code == 1 and refused["error"] == "wrong_password"
+    assert {p: p.read_bytes() for p in copy.home.rglob("*") if p.is_file()} == before
+    # With the password it is an ordinary order: the PFX password was always the barrier.
+    assert copy.ok(*order, answers=f"{OLD}\n")["password_asked"] is True
 
 
 def test_setting_3_with_a_credential_store_in_a_subprocess(

@@ -9,15 +9,13 @@ import json
 import stat
 
 import pytest
+from agent_support import agent_alive, wait_until_gone
 from cryptography.hazmat.primitives import serialization
 from keyring_backend import FileKeyring
 from pc_harness import CUSTOMER, NEW_PFX_PASSWORD, PFX_PASSWORD, Pc
 
-from sync_client.api import SyncClient
-from sync_client.errors import ServerRefused, SessionKeyInvalid
-from sync_client.keys import certificate_fingerprint
+from sync_client.key_agent import AgentHandle, stop_agent
 from sync_client.security import SecuritySetting, password_needed
-from sync_client.session_key import unwrap_session_key
 
 ORDER = ["order", "--symbol", "2330", "--side", "buy", "--qty", "1000", "--price", "612.50"]
 
@@ -64,8 +62,8 @@ def _key_forms(pc: Pc) -> list[bytes]:
     return forms
 
 
-def _token(pc: Pc) -> str:
-    return str(json.loads((pc.home / "session.json").read_text())["token"])
+def _agent(pc: Pc) -> AgentHandle:
+    return AgentHandle.from_json(json.loads((pc.home / "session-agent.json").read_text()))
 
 
 def test_setting_2_asks_once_per_login_and_needs_no_credential_store(enrolled: Pc) -> None:
@@ -79,67 +77,68 @@ def test_setting_2_asks_once_per_login_and_needs_no_credential_store(enrolled: P
     assert second["password_asked"] is False and third["password_asked"] is False
     assert len({first["order_id"], second["order_id"], third["order_id"]}) == 3
     assert second["serial"] == first["serial"]
-    sealed = enrolled.home / "session-key"
-    assert stat.S_IMODE(sealed.stat().st_mode) == 0o600
+    handle = enrolled.home / "session-agent.json"
+    assert stat.S_IMODE(handle.stat().st_mode) == 0o600
+    assert agent_alive(_agent(enrolled).pid)
+    assert not (enrolled.home / "session-key").exists()  # no sealed key on disk any more
     assert PFX_PASSWORD.encode() not in _home_text(enrolled)  # never on disk in the store
 
 
 def test_setting_2_asks_again_after_logout_and_login(enrolled: Pc) -> None:
     enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
     assert enrolled.ok(*ORDER, input="")["password_asked"] is False
+    agent = _agent(enrolled)
 
     enrolled.ok("logout")
-    assert not (enrolled.home / "session-key").exists()
+    assert not (enrolled.home / "session-agent.json").exists()
+    assert wait_until_gone(agent.pid)  # the agent ended with the session
     enrolled.login()
     assert enrolled.run(*ORDER, input="").error == "input_missing"
     assert enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")["password_asked"] is True
     assert enrolled.ok(*ORDER, input="")["password_asked"] is False
+    agent = _agent(enrolled)
 
-    enrolled.login()  # a new login without a logout: the key kept for the old one goes too
-    assert not (enrolled.home / "session-key").exists()
+    enrolled.login()  # a new login without a logout: the agent kept for the old one goes too
+    assert not (enrolled.home / "session-agent.json").exists()
+    assert wait_until_gone(agent.pid)
     assert enrolled.run(*ORDER, input="").error == "input_missing"
 
 
-def test_the_session_key_never_holds_the_key_and_is_useless_after_logout(enrolled: Pc) -> None:
+def test_the_store_never_holds_the_key_and_an_old_handle_is_useless(enrolled: Pc) -> None:
     enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
-    sealed = (enrolled.home / "session-key").read_bytes()
+    stored = _home_text(enrolled)
     for form in _key_forms(enrolled):
-        assert form not in sealed
-    assert b"PRIVATE KEY" not in sealed and PFX_PASSWORD.encode() not in sealed
-    old_token = _token(enrolled)
-    cert = enrolled.open_pfx(PFX_PASSWORD).cert
+        assert form not in stored
+    assert b"PRIVATE KEY" not in stored and PFX_PASSWORD.encode() not in stored
+    old = (enrolled.home / "session-agent.json").read_bytes()
+    old_agent = _agent(enrolled)
 
     enrolled.ok("logout")
-
-    # The server refuses the ended session's secret, and no other session's secret opens it.
-    with pytest.raises(ServerRefused) as refused:
-        SyncClient(enrolled.server.http, token=old_token).unlock_secret()
-    assert refused.value.code == "unauthenticated"
+    assert wait_until_gone(old_agent.pid)
     enrolled.login()
-    with pytest.raises(SessionKeyInvalid):
-        unwrap_session_key(
-            sealed,
-            SyncClient(enrolled.server.http, token=_token(enrolled)).unlock_secret(),
-            customer_id=CUSTOMER,
-            cert_fingerprint=certificate_fingerprint(cert),
-        )
-    # Put back in the store by hand, the old file does not spare the question.
-    (enrolled.home / "session-key").write_bytes(sealed)
+    # Put back in the store by hand, the old handle does not spare the question.
+    (enrolled.home / "session-agent.json").write_bytes(old)
+    before = enrolled.snapshot()
     assert enrolled.run(*ORDER, input="").error == "input_missing"
+    assert enrolled.snapshot() == before
     assert enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")["password_asked"] is True
-    assert (enrolled.home / "session-key").read_bytes() != sealed  # replaced by this login's
+    assert (enrolled.home / "session-agent.json").read_bytes() != old  # this login's agent
 
 
-def test_a_damaged_session_key_means_asking_again(enrolled: Pc) -> None:
+def test_a_damaged_or_dead_agent_means_asking_again(enrolled: Pc) -> None:
     enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
-    path = enrolled.home / "session-key"
-    sealed = bytearray(path.read_bytes())
-    sealed[-1] ^= 1
-    path.write_bytes(bytes(sealed))
+    path = enrolled.home / "session-agent.json"
+    good = path.read_bytes()
+    path.write_text("{not json")
 
     before = enrolled.snapshot()
     assert enrolled.run(*ORDER, input="").error == "input_missing"
     assert enrolled.snapshot() == before
+    path.write_bytes(good)
+    assert enrolled.ok(*ORDER, input="")["password_asked"] is False  # the agent is still there
+
+    assert stop_agent(_agent(enrolled))  # the agent ends (idle, reboot): the handle is useless
+    assert enrolled.run(*ORDER, input="").error == "input_missing"
     assert enrolled.ok(*ORDER, input=f"{PFX_PASSWORD}\n")["password_asked"] is True
     assert enrolled.ok(*ORDER, input="")["password_asked"] is False
 
@@ -153,13 +152,16 @@ def test_setting_2_leaves_the_credential_store_alone(
 
 
 def test_setting_2_after_a_renewal_asks_for_the_new_certificate(renewal_pc: Pc) -> None:
-    """A key kept before the renewal is bound to the old certificate: it is not used."""
+    """The agent started before the renewal holds the old certificate's key: it is not used,
+    and the next order's agent replaces it."""
     renewal_pc.ok(*ORDER, input=f"{PFX_PASSWORD}\n")
+    old_agent = _agent(renewal_pc)
     renewal_pc.ok(
         "renew", "--agree", input=f"{PFX_PASSWORD}\n{NEW_PFX_PASSWORD}\n{NEW_PFX_PASSWORD}\n"
     )
     assert renewal_pc.run(*ORDER, input="").error == "input_missing"
     renewed = renewal_pc.ok(*ORDER, input=f"{NEW_PFX_PASSWORD}\n")
+    assert wait_until_gone(old_agent.pid) and _agent(renewal_pc).pid != old_agent.pid
     assert renewed["password_asked"] is True
     assert renewed["serial"] == str(renewal_pc.open_pfx(NEW_PFX_PASSWORD).serial)
     assert renewal_pc.ok(*ORDER, input="")["serial"] == renewed["serial"]

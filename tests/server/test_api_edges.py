@@ -124,6 +124,7 @@ def test_policy(server: ServerHarness) -> None:
         "certificate_validity_days": 365,
         "relay_slot_lifetime_seconds": 120,
         "server_time": format_time(server.clock.now),
+        "order_audience": f"certsync:{server.host.ca.fingerprint_sha256}",
     }
     assert server.sdk().policy().server_time == server.clock.now
 

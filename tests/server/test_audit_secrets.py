@@ -77,7 +77,7 @@ def full_flow(server: ServerHarness) -> list[str]:
     # Relay: open, upload, a stranger's claim, the real claim.
     slot = pc.open_slot(certificate_fingerprint=renewed.certificate.fingerprint_sha256)
     relay_key = os.urandom(32)
-    pc.upload_ciphertext(slot.slot_id, os.urandom(2000))
+    pc.upload_ciphertext(slot.slot_id, b"\x02" + os.urandom(1999))
     stranger_id = server.add_customer(password="stranger's password")
     stranger = server.login(stranger_id, kind="mobile", password="stranger's password")
     headers = {"Authorization": f"Bearer {stranger.token}"}
@@ -89,10 +89,11 @@ def full_flow(server: ServerHarness) -> list[str]:
     signed = sign_order(
         new_key,
         build_order(symbol="2330", side="buy", quantity=1, price="600", now=server.clock.now),
+        audience=host.order_audience,
+        customer_id=customer_id,
+        serial=renewed.certificate.serial,
     )
-    phone.place_order(
-        order=signed.order, signature=signed.signature, serial=renewed.certificate.serial
-    )
+    phone.place_order(signed)
     wrong = {"customer_id": customer_id, "password": "an-attackers-guess", "device_kind": "pc"}
     assert server.client.post("/api/v1/sessions", json=wrong).status_code == 401
     revocation.revoke(

@@ -81,7 +81,14 @@ def cases(server: ServerHarness) -> dict[str, Case]:
     csr = build_csr_pem(generate_private_key("ec"), fresh)
     enrolled = server.enroll()
     order = build_order(symbol="2330", side="buy", quantity=1, price="600", now=server.clock.now)
-    signed = sign_order(enrolled.key, order)
+    audience = server.host.order_audience
+    signed = sign_order(
+        enrolled.key,
+        order,
+        audience=audience,
+        customer_id=enrolled.customer_id,
+        serial=enrolled.serial,
+    )
     fingerprint = enrolled.issued.certificate.fingerprint_sha256
     slot = enrolled.sdk.open_slot(certificate_fingerprint=fingerprint)
     token = enrolled.sdk.token
@@ -98,7 +105,8 @@ def cases(server: ServerHarness) -> dict[str, Case]:
         "redownload": Case(routes.REDOWNLOAD, token, {}, {}),
         "place_order": Case(routes.PLACE_ORDER, token,
                             {"order": signed.order, "signature": b64,
-                             "serial": str(enrolled.serial)}, {}),
+                             "serial": str(enrolled.serial),
+                             "customer_id": enrolled.customer_id, "audience": audience}, {}),
         "open_slot": Case(routes.OPEN_SLOT, token, {"certificate_fingerprint": fingerprint}, {}),
         "upload_ciphertext": Case(routes.UPLOAD_CIPHERTEXT, token,
                                   {"ciphertext": base64.b64encode(b"sealed").decode()},
@@ -229,11 +237,19 @@ def test_the_events_query_is_checked(server: ServerHarness, after: str) -> None:
 def test_an_order_naming_another_certificate_is_not_current(server: ServerHarness) -> None:
     enrolled = server.enroll()
     order = build_order(symbol="2330", side="buy", quantity=1, price="600", now=server.clock.now)
-    signed = sign_order(enrolled.key, order)
+    signed = sign_order(
+        enrolled.key,
+        order,
+        audience=server.host.order_audience,
+        customer_id=enrolled.customer_id,
+        serial=enrolled.serial,
+    )
     body = {
         "order": signed.order,
         "signature": base64.b64encode(signed.signature).decode(),
         "serial": str(enrolled.serial + 1),
+        "customer_id": enrolled.customer_id,
+        "audience": server.host.order_audience,
     }
     refused(server.post("/orders", enrolled.sdk.token, body), "certificate_not_current")
     assert server.rows(Order) == []
@@ -246,11 +262,19 @@ def test_an_order_naming_another_certificate_is_not_current(server: ServerHarnes
 def test_an_order_serial_is_a_decimal_string(server: ServerHarness, serial: object) -> None:
     enrolled = server.enroll()
     order = build_order(symbol="2330", side="buy", quantity=1, price="600", now=server.clock.now)
-    signed = sign_order(enrolled.key, order)
+    signed = sign_order(
+        enrolled.key,
+        order,
+        audience=server.host.order_audience,
+        customer_id=enrolled.customer_id,
+        serial=enrolled.serial,
+    )
     body = {
         "order": signed.order,
         "signature": base64.b64encode(signed.signature).decode(),
         "serial": serial,
+        "customer_id": enrolled.customer_id,
+        "audience": server.host.order_audience,
     }
     refused(server.post("/orders", enrolled.sdk.token, body), "bad_request")
     assert server.audit(action="order") == []

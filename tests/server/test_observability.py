@@ -74,7 +74,7 @@ def test_metrics_count_what_the_service_did(server: ServerHarness) -> None:
 
     fingerprint = enrolled.issued.certificate.fingerprint_sha256
     claimed = enrolled.sdk.open_slot(certificate_fingerprint=fingerprint)
-    enrolled.sdk.upload_ciphertext(claimed.slot_id, b"sealed")
+    enrolled.sdk.upload_ciphertext(claimed.slot_id, b"\x02" + bytes(40))
     phone.claim_slot(claimed.slot_id)
     cancelled = enrolled.sdk.open_slot(certificate_fingerprint=fingerprint)
     enrolled.sdk.cancel_slot(cancelled.slot_id)
@@ -232,11 +232,10 @@ def test_every_request_leaves_one_json_line(server: ServerHarness, json_log: io.
 def test_a_full_flow_logs_no_secret(server: ServerHarness, json_log: io.StringIO) -> None:
     secrets = full_flow(server)
 
-    # A pairing of a real PFX under its password, and security setting 2's unlock secret.
+    # A pairing of a real PFX under its password.
     pfx_password = "the customer's PFX password"
     enrolled = server.enroll()
     phone = server.login(enrolled.customer_id, kind="mobile")
-    unlock = enrolled.sdk.unlock_secret()
     cert = enrolled.issued.certificate.load()
     pfx = build_pfx(customer_id=enrolled.customer_id, key=enrolled.key, cert=cert, chain=[],
                     password=pfx_password, iterations=1000)  # fmt: skip
@@ -244,15 +243,21 @@ def test_a_full_flow_logs_no_secret(server: ServerHarness, json_log: io.StringIO
     slot = enrolled.sdk.open_slot(
         certificate_fingerprint=enrolled.issued.certificate.fingerprint_sha256
     )
-    envelope = seal(key=key, slot_id=slot.slot_id, customer_id=enrolled.customer_id, plaintext=pfx)
+    envelope = seal(
+        key=key,
+        origin=enrolled.sdk.server_url,
+        slot_id=slot.slot_id,
+        customer_id=enrolled.customer_id,
+        certificate_fingerprint=enrolled.issued.certificate.fingerprint_sha256,
+        plaintext=pfx,
+    )
     enrolled.sdk.upload_ciphertext(slot.slot_id, envelope)
-    assert phone.claim_slot(slot.slot_id) == envelope
+    assert phone.claim_slot(slot.slot_id).ciphertext == envelope
 
     secrets += [
         pfx_password,
         base64.urlsafe_b64encode(key).rstrip(b"=").decode(),
         base64.b64encode(key).decode(),
-        base64.urlsafe_b64encode(unlock).rstrip(b"=").decode(),
         base64.b64encode(envelope).decode()[:40],
         PASSWORD,
         *(t for t in (enrolled.sdk.token, phone.token) if t),
@@ -260,7 +265,6 @@ def test_a_full_flow_logs_no_secret(server: ServerHarness, json_log: io.StringIO
     logged = json_log.getvalue()
     lines = [json.loads(line) for line in logged.splitlines()]
     assert {"sync_server.access", "sqlalchemy.engine.Engine"} <= {line["logger"] for line in lines}
-    assert any(line.get("route") == "/api/v1/sessions/current/unlock-secret" for line in lines)
     for secret in secrets:
         assert secret not in logged, "a secret is in the log"
 

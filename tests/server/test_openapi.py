@@ -122,7 +122,13 @@ def test_request_bodies_are_closed_and_responses_open() -> None:
                 document, op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             )
             assert schema.get("additionalProperties") is False, route.name
-    assert schemas["OrderRequest"]["required"] == ["order", "signature", "serial"]
+    assert schemas["OrderRequest"]["required"] == [
+        "order",
+        "signature",
+        "serial",
+        "customer_id",
+        "audience",
+    ]
     assert schemas["Order"]["additionalProperties"] is False
     assert schemas["CertificateObject"].get("additionalProperties") is not False
 

@@ -34,11 +34,19 @@ def place(
     sent: dict[str, Any] | None = None,
 ):
     """Sign ``order`` with ``key`` (the enrolled key by default) and send ``sent`` or it."""
-    signed = sign_order(key or enrolled.key, order)
+    signed = sign_order(
+        key or enrolled.key,
+        order,
+        audience=server.host.order_audience,
+        customer_id=enrolled.customer_id,
+        serial=enrolled.serial,
+    )
     body = {
         "order": sent if sent is not None else order,
         "signature": base64.b64encode(signed.signature).decode(),
         "serial": str(enrolled.serial),
+        "customer_id": enrolled.customer_id,
+        "audience": server.host.order_audience,
     }
     return server.post("/orders", token or enrolled.sdk.token, body)
 
@@ -64,10 +72,14 @@ def test_an_order_signed_by_the_current_key_is_accepted(
 def test_the_phone_may_place_orders_too_through_the_sdk(server: ServerHarness) -> None:
     enrolled = server.enroll()
     phone = server.login(enrolled.customer_id, kind="mobile")
-    signed = sign_order(enrolled.key, order_for(server, side="sell", price="1"))
-    answer = phone.place_order(
-        order=signed.order, signature=signed.signature, serial=enrolled.serial
+    signed = sign_order(
+        enrolled.key,
+        order_for(server, side="sell", price="1"),
+        audience=phone.policy().order_audience,
+        customer_id=enrolled.customer_id,
+        serial=enrolled.serial,
     )
+    answer = phone.place_order(signed)
     assert answer.serial == str(enrolled.serial)
     (row,) = server.rows(Order)
     assert row.device_kind == "mobile"
@@ -110,9 +122,22 @@ def test_the_key_of_a_revoked_certificate_cannot_sign(server: ServerHarness) -> 
 def test_without_a_certificate_nothing_can_be_signed(server: ServerHarness) -> None:
     customer_id = server.add_customer()
     sdk = server.login(customer_id)
-    signed = sign_order(generate_private_key("ec"), order_for(server))
+    audience = server.host.order_audience
+    signed = sign_order(
+        generate_private_key("ec"),
+        order_for(server),
+        audience=audience,
+        customer_id=customer_id,
+        serial=1,
+    )
     signature = base64.b64encode(signed.signature).decode()
-    body = {"order": signed.order, "signature": signature, "serial": "1"}
+    body = {
+        "order": signed.order,
+        "signature": signature,
+        "serial": "1",
+        "customer_id": customer_id,
+        "audience": audience,
+    }
     refused(server.post("/orders", sdk.token, body), "certificate_not_valid")
 
 

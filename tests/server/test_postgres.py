@@ -186,7 +186,7 @@ def test_one_relay_slot_claimed_on_both_instances_at_once(instances: Instances) 
     fingerprint = enrolled.issued.certificate.fingerprint_sha256
     phone_a = a.login(enrolled.customer_id, kind="mobile")
     phone_b = b.login(enrolled.customer_id, kind="mobile")
-    ciphertext = os.urandom(5000)
+    ciphertext = b"\x02" + os.urandom(4999)  # an envelope's frame: version 2, then noise
     for _ in range(ROUNDS):
         slot = enrolled.sdk.open_slot(certificate_fingerprint=fingerprint)
         enrolled.sdk.upload_ciphertext(slot.slot_id, ciphertext)
@@ -413,7 +413,8 @@ def test_the_whole_flow_across_both_instances(instances: Instances, tmp_path: Pa
     phone_b = b.login(customer_id, kind="mobile")
     fingerprint = renewed.json()["certificate"]["fingerprint_sha256"]
     slot = pc_a.open_slot(certificate_fingerprint=fingerprint)
-    pc_a.upload_ciphertext(slot.slot_id, b"sealed pfx")
+    sealed = b"\x02" + os.urandom(100)  # the server checks only an envelope's frame
+    pc_a.upload_ciphertext(slot.slot_id, sealed)
     heard: list[tuple[float, str]] = []
     waiter = threading.Thread(
         target=lambda: heard.append((time.monotonic(), pc_a.wait_slot(slot.slot_id, wait=10).state))
@@ -421,16 +422,25 @@ def test_the_whole_flow_across_both_instances(instances: Instances, tmp_path: Pa
     waiter.start()
     time.sleep(0.3)
     claimed_at = time.monotonic()
-    assert phone_b.claim_slot(slot.slot_id) == b"sealed pfx"
+    assert phone_b.claim_slot(slot.slot_id).ciphertext == sealed
     waiter.join(timeout=15)
     ((woke_at, state),) = heard
     assert state == "claimed"
     assert woke_at - claimed_at < 2.0  # NOTIFY (or at worst the 1 s re-read), not the 10 s wait
 
     # An order signed with the new key, accepted on either instance, replay refused on the other.
-    signed = sign_order(new_key, build_order(symbol="2330", side="buy", quantity=1, price="600"))
+    audience = a.host.order_audience
+    assert b.host.order_audience == audience  # one deployment: one CA, one audience
+    signed = sign_order(
+        new_key,
+        build_order(symbol="2330", side="buy", quantity=1, price="600"),
+        audience=audience,
+        customer_id=customer_id,
+        serial=new_serial,
+    )
     signature = base64.b64encode(signed.signature).decode()
-    body = {"order": signed.order, "signature": signature, "serial": str(new_serial)}
+    body = {"order": signed.order, "signature": signature, "serial": str(new_serial),
+            "customer_id": customer_id, "audience": audience}  # fmt: skip
     assert a.post("/orders", phone_b.token, body).status_code == 201
     refused(b.post("/orders", phone_b.token, body), "order_replayed")
 
@@ -440,9 +450,15 @@ def test_the_whole_flow_across_both_instances(instances: Instances, tmp_path: Pa
     crl = x509.load_der_x509_crl(b.client.get("/api/v1/crl").content)
     assert crl.get_revoked_certificate_by_serial_number(new_serial) is not None
     assert crl.is_signature_valid(b.host.ca.cert.public_key())  # type: ignore[arg-type]
-    late = sign_order(new_key, build_order(symbol="2330", side="sell", quantity=1, price="601"))
+    late = sign_order(
+        new_key,
+        build_order(symbol="2330", side="sell", quantity=1, price="601"),
+        audience=audience,
+        customer_id=customer_id,
+        serial=new_serial,
+    )
     late_signature = base64.b64encode(late.signature).decode()
-    late_body = {"order": late.order, "signature": late_signature, "serial": str(new_serial)}
+    late_body = {**body, "order": late.order, "signature": late_signature}
     refused(b.post("/orders", phone_b.token, late_body), "certificate_not_valid")
     assert b.client.get("/healthz").json() == {"status": "ok"}
 

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from html.parser import HTMLParser
 from typing import Any
 
 import httpx2
@@ -75,7 +76,13 @@ def pairing(server: ServerHarness) -> Pairing:
     return Pairing(enrolled, phone, response.json()["slot_id"])
 
 
-CIPHERTEXT = os.urandom(3000)
+# The server cannot read an envelope; it checks only its frame: at least 29 bytes, version 2.
+CIPHERTEXT = b"\x02" + os.urandom(3000)
+
+
+def envelope_of(size: int) -> bytes:
+    """``size`` bytes that pass the server's frame check (the version byte, then noise)."""
+    return b"\x02" + os.urandom(size - 1)
 
 
 # -- opening ------------------------------------------------------------------------------
@@ -126,17 +133,35 @@ def test_an_expired_certificate_cannot_open_a_slot(server: ServerHarness) -> Non
 
 def test_ciphertext_is_uploaded_once(server: ServerHarness, pairing: Pairing) -> None:
     assert upload(server, pairing.pc, pairing.slot_id, CIPHERTEXT).status_code == 204
-    refused(upload(server, pairing.pc, pairing.slot_id, b"other"), "slot_already_uploaded")
+    refused(upload(server, pairing.pc, pairing.slot_id, envelope_of(29)), "slot_already_uploaded")
     assert slot_row(server, pairing.slot_id).ciphertext == CIPHERTEXT
 
 
 def test_ciphertext_up_to_64_kib_and_no_more(server: ServerHarness, pairing: Pairing) -> None:
     limit = server.settings.relay_max_ciphertext_bytes
     assert limit == 64 * 1024
-    refused(upload(server, pairing.pc, pairing.slot_id, os.urandom(limit + 1)), "slot_too_large")
+    refused(upload(server, pairing.pc, pairing.slot_id, envelope_of(limit + 1)), "slot_too_large")
     assert slot_row(server, pairing.slot_id).ciphertext is None
-    refused(upload(server, pairing.pc, pairing.slot_id, os.urandom(3 * limit)), "payload_too_large")
-    assert upload(server, pairing.pc, pairing.slot_id, os.urandom(limit)).status_code == 204
+    refused(
+        upload(server, pairing.pc, pairing.slot_id, envelope_of(3 * limit)), "payload_too_large"
+    )
+    assert upload(server, pairing.pc, pairing.slot_id, envelope_of(limit)).status_code == 204
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x02", b"\x02" + bytes(27), b"\x01" + bytes(40), b"\x00" * 29, b"\x03" + bytes(28)],
+    ids=["empty", "version-only", "28-bytes", "version-1", "version-0", "version-3"],
+)
+def test_an_upload_that_is_not_a_version_2_envelope_is_refused(
+    server: ServerHarness, pairing: Pairing, data: bytes
+) -> None:
+    body = refused(upload(server, pairing.pc, pairing.slot_id, data), "ciphertext_invalid")
+    assert "29" in body["message"]
+    row = slot_row(server, pairing.slot_id)
+    assert (row.state, row.ciphertext, row.uploaded_at) == ("open", None, None)
+    # Nothing was spent: the smallest real envelope (version, nonce, tag) is then accepted.
+    assert upload(server, pairing.pc, pairing.slot_id, envelope_of(29)).status_code == 204
 
 
 @pytest.mark.parametrize(
@@ -167,6 +192,7 @@ def test_the_same_customers_phone_claims_the_ciphertext_once(
     assert body == {
         "slot_id": pairing.slot_id,
         "customer_id": pairing.enrolled.customer_id,
+        "certificate_fingerprint": pairing.enrolled.issued.certificate.fingerprint_sha256,
         "ciphertext": base64.b64encode(CIPHERTEXT).decode(),
     }
     row = slot_row(server, pairing.slot_id)
@@ -179,7 +205,13 @@ def test_the_same_customers_phone_claims_the_ciphertext_once(
 
 def test_the_sdk_claims_too(server: ServerHarness, pairing: Pairing) -> None:
     pairing.pc.upload_ciphertext(pairing.slot_id, CIPHERTEXT)
-    assert pairing.phone.claim_slot(pairing.slot_id) == CIPHERTEXT
+    claimed = pairing.phone.claim_slot(pairing.slot_id)
+    assert claimed.ciphertext == CIPHERTEXT
+    assert claimed.slot_id == pairing.slot_id
+    assert claimed.certificate_fingerprint == (
+        pairing.enrolled.issued.certificate.fingerprint_sha256
+    )
+    assert CIPHERTEXT.hex()[:32] not in repr(claimed)
 
 
 def test_a_claim_before_the_upload_is_not_ready_and_spends_nothing(
@@ -324,3 +356,58 @@ def test_prune_wipes_expired_slots_and_deletes_old_ended_ones(
     assert relay.prune(server.host, now=much_later, older_than=timedelta(hours=1)) == 1
     assert server.rows(RelaySlot) == []
     assert server.audit(action="relay_prune")[-1].detail == "1 slots"
+
+
+# -- the page the QR link opens -----------------------------------------------------------
+
+
+class _Tags(HTMLParser):
+    """Every start tag of a page with its attributes (the standard library's parser)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _csp(header: str) -> dict[str, str]:
+    directives = (part.strip().split(None, 1) for part in header.split(";") if part.strip())
+    return {d[0]: d[1] if len(d) > 1 else "" for d in directives}
+
+
+@pytest.mark.parametrize("slot_id", ["AAAAAAAAAAAAAAAAAAAAAA", "no-such-slot"])
+def test_the_pairing_page_forbids_scripts_and_leaks_no_referrer(
+    server: ServerHarness, slot_id: str
+) -> None:
+    response = server.client.get(f"/pair/{slot_id}")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    csp = _csp(response.headers["content-security-policy"])
+    assert csp["default-src"] == "'none'"
+    # Nothing re-allows a script: no script-src of any kind, nor a fallback that could.
+    assert not {"script-src", "script-src-elem", "script-src-attr", "worker-src"} & set(csp)
+    assert csp["frame-ancestors"] == "'none'" and csp["base-uri"] == "'none'"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-store"
+    parser = _Tags()
+    parser.feed(response.text)
+    tags = {tag for tag, _attrs in parser.tags}
+    assert tags and not tags & {"script", "iframe", "object", "embed", "link", "base", "form"}
+    handlers = [name for _tag, attrs in parser.tags for name in attrs if name.startswith("on")]
+    assert handlers == []
+    assert "javascript:" not in response.text.lower()
+
+
+def test_the_pairing_page_looks_nothing_up(server: ServerHarness, pairing: Pairing) -> None:
+    upload(server, pairing.pc, pairing.slot_id, CIPHERTEXT)
+    before = slot_row(server, pairing.slot_id)
+
+    response = server.client.get(f"/pair/{pairing.slot_id}")
+
+    assert response.status_code == 200
+    assert pairing.slot_id not in response.text
+    assert slot_row(server, pairing.slot_id) == before

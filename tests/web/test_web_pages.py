@@ -101,7 +101,11 @@ def test_a_wrong_slip_code_is_said_beside_the_field_and_changes_nothing(
     assert "憑證密碼單上的密碼不正確（密碼有大小寫之分）" in refused.text
     assert 'id="enrollment_code-error"' in refused.text
     assert "WRONG-CODE" not in refused.text
-    assert sorted(p.name for p in customer.home.iterdir()) == ["session.json", "settings.json"]
+    assert sorted(p.name for p in customer.home.iterdir()) == [
+        "ca_pins.json",  # written by the login (the CA pinned on first use), not by the refusal
+        "session.json",
+        "settings.json",
+    ]
     # Without a checked code the later steps send the customer back to step 1.
     assert "憑證密碼單" in customer.get("/apply/password").text
 

@@ -1,0 +1,146 @@
+"""The hot paths' fast forms say and store exactly what the slow ones did (issue 12).
+
+- ``answers.status_body`` / ``issued_body`` (orjson, the chain pre-encoded) are byte for byte the
+  response models' encoding, for every status and certificate state;
+- the session check and the status read run on Core rows: a live session passes, an ended,
+  expired or unknown one is ``unauthenticated`` and nothing changes;
+- the certificate row an apply inserts with Core is whole (``serial_tail`` too) and a refused
+  apply inserts none;
+- every SQLite connection has the pragmas ``db.py`` writes down (WAL, ``synchronous=FULL``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from sync_client.errors import ServerRefused
+from sync_client.keys import build_csr_pem, generate_private_key
+from sync_server import certificate_views, customers
+from sync_server.answers import issued_answer, issued_body, status_answer, status_body
+from sync_server.certificate_views import status_at
+from sync_server.errors import ServiceError
+from sync_server.models import Certificate, EnrollmentCode, LoginSession, serial_tail
+
+from .harness import ServerHarness, refused
+
+
+def _latest(server: ServerHarness, customer_id: str) -> Certificate:
+    with server.host.db.read() as session:
+        cert = certificate_views.latest_certificate(session, customer_id)
+    assert cert is not None
+    return cert
+
+
+def test_the_fast_encodings_are_the_models_bytes_for_every_state(server: ServerHarness) -> None:
+    host = server.host
+    window = host.settings.renewal_window
+    enrolled = server.enroll()
+    cert = _latest(server, enrolled.customer_id)
+    moments = {
+        "valid": server.clock.now,
+        "expiring": cert.not_after - window,
+        "expired": cert.not_after,
+    }
+    seen = set()
+    for label, moment in moments.items():
+        server.clock.now = moment
+        status = status_at(enrolled.customer_id, cert, now=moment, window=window)
+        assert status.code.label == label
+        assert status_body(host, status) == status_answer(host, status).to_json_bytes()
+        assert issued_body(host, cert) == issued_answer(host, cert).to_json_bytes()
+        seen.add(label)
+    none = status_at("A100000001", None, now=server.clock.now, window=window)
+    assert status_body(host, none) == status_answer(host, none).to_json_bytes()
+    revoked = cert.model_copy(update={"revoked_at": server.clock.now})
+    for changed in (revoked, cert.model_copy(update={"superseded_at": server.clock.now})):
+        status = status_at(enrolled.customer_id, changed, now=server.clock.now, window=window)
+        assert status_body(host, status) == status_answer(host, status).to_json_bytes()
+        assert issued_body(host, changed) == issued_answer(host, changed).to_json_bytes()
+    assert seen == set(moments)
+
+
+def test_status_over_http_is_the_models_answer(server: ServerHarness) -> None:
+    enrolled = server.enroll()
+    token = server.login_token(enrolled.customer_id)
+    response = server.client.get(
+        "/api/v1/certificate/status", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    expected = status_answer(
+        server.host, certificate_views.get_status(server.host, enrolled.customer_id)
+    )
+    assert response.content == expected.to_json_bytes()
+
+
+def test_the_core_session_check_passes_a_live_session_only(server: ServerHarness) -> None:
+    customer_id = server.add_customer()
+    token = server.login_token(customer_id)
+    who = customers.authenticate(server.host, token)
+    assert (who.customer_id, who.device_kind) == (customer_id, "pc")
+    assert certificate_views.status_for_token(server.host, token).certificate is None
+    sessions_before = server.rows(LoginSession)
+
+    for bad in ("not-a-token", token + "x"):
+        with pytest.raises(ServiceError) as caught:
+            customers.authenticate(server.host, bad)
+        assert caught.value.code.value == "unauthenticated"
+        with pytest.raises(ServiceError):
+            certificate_views.status_for_token(server.host, bad)
+    server.clock.advance(server.settings.session_lifetime)  # expired at its expires_at
+    with pytest.raises(ServiceError):
+        customers.authenticate(server.host, token)
+    body = server.client.get(
+        "/api/v1/certificate/status", headers={"Authorization": f"Bearer {token}"}
+    )
+    refused(body, "unauthenticated")
+    assert server.rows(LoginSession) == sessions_before  # the check changed nothing
+
+
+def test_an_ended_session_is_refused_by_the_core_lookup(server: ServerHarness) -> None:
+    customer_id = server.add_customer()
+    token = server.login_token(customer_id)
+    customers.logout(server.host, token)
+    with pytest.raises(ServiceError):
+        customers.authenticate(server.host, token)
+
+
+def test_apply_inserts_a_whole_row_and_a_refusal_inserts_none(server: ServerHarness) -> None:
+    customer_id = server.add_customer()
+    sdk = server.login(customer_id)
+    code = server.enrollment_code(customer_id)
+    csr = build_csr_pem(generate_private_key("ec"), customer_id)
+    with pytest.raises(ServerRefused) as caught:
+        sdk.apply(enrollment_code=code[::-1], csr_pem=csr, terms_accepted=True)
+    assert caught.value.code == "enrollment_code_invalid"
+    assert server.rows(Certificate, customer_id=customer_id) == []
+    (slip,) = server.rows(EnrollmentCode, customer_id=customer_id)
+    assert slip.failed_attempts == 1 and slip.used_at is None  # the wrong try stays counted
+
+    issued = sdk.apply(enrollment_code=code, csr_pem=csr, terms_accepted=True)
+    (row,) = server.rows(Certificate, customer_id=customer_id)
+    assert int(row.serial) == issued.certificate.serial
+    assert row.serial_tail == serial_tail(int(row.serial))
+    assert row.cert_pem == issued.certificate.cert_pem
+    assert row.issued_via == "apply" and row.not_before == server.clock.now
+    assert row.not_after - row.not_before == server.settings.certificate_validity
+    (slip,) = server.rows(EnrollmentCode, customer_id=customer_id)
+    assert slip.used_at == server.clock.now and slip.failed_attempts == 1
+    assert [e.outcome for e in server.audit(action="apply")][-2:] == [
+        "enrollment_code_invalid",
+        "ok",
+    ]
+
+
+def test_every_sqlite_connection_has_the_written_down_pragmas(server: ServerHarness) -> None:
+    db = server.host.db
+    assert db.is_sqlite
+    engines = {db._read_engine, db._write_engine, db._row_engine}
+    for engine in engines:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    # An unknown token: no row (and the row engine leaves no transaction open to trip on).
+    assert db.read_row(certificate_views._CALLER_STATUS, {"token_hash": "0" * 64}) is None
+    assert db.read_row(certificate_views._CALLER_STATUS, {"token_hash": "0" * 64}) is None
