@@ -13,12 +13,13 @@ from sync_client.errors import InvalidInput
 from sync_client.i18n import msg
 from sync_client.keys import PrivateKey, sign
 from sync_client.protocol import format_time, order_message
+from sync_client.wire.orders import MAX_QUANTITY, PRICE_PATTERN
 
 # ASCII digits only: Python's int() and Decimal() also read "١٢" (Arabic-Indic), "１２"
 # (full-width), "1_000", "NaN" and "Infinity", none of which is a price or a share count.
 PRICE_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+WIRE_PRICE = re.compile(PRICE_PATTERN)
 QUANTITY_TEXT = re.compile(r"[0-9]+")
-MAX_QUANTITY = 10**9
 
 
 def parse_quantity(text: str) -> int:
@@ -43,7 +44,7 @@ def build_order(
 ) -> dict[str, Any]:
     """The order object of docs/PROTOCOL.md; refuses obviously bad fields with ``InvalidInput``:
     a price that is not a plain ASCII decimal (``NaN``, ``Infinity``, ``1e5``, non-ASCII digits)
-    or has more than 2 decimals, a quantity outside 1 … ``MAX_QUANTITY``."""
+    or more than 12 digits before the point or 2 after it, a quantity outside 1 … ``MAX_QUANTITY``."""
     side = side.lower()
     if side not in ("buy", "sell"):
         raise InvalidInput(msg("sdk.order.side"))
@@ -59,8 +60,9 @@ def build_order(
         value = Decimal(price)
     except InvalidOperation:  # pragma: no cover (the pattern admits only decimals)
         raise InvalidInput(msg("sdk.order.price_not_number", price=price[:40])) from None
-    exponent = value.as_tuple().exponent
-    if value <= 0 or not isinstance(exponent, int) or exponent < -2:
+    # What the wire takes (12 digits before the point, 2 after), so the server never refuses
+    # an order this built.
+    if value <= 0 or not WIRE_PRICE.match(price):
         raise InvalidInput(msg("sdk.order.price"))
     if not (symbol.isascii() and symbol.isalnum() and 1 <= len(symbol) <= 12):
         raise InvalidInput(msg("sdk.order.symbol"))

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, update
-from sqlmodel import Session, col
+from sqlalchemy import Select, bindparam, delete, insert, update
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, SQLModel, col
 
 from sync_client.envelope import MIN_ENVELOPE_BYTES, VERSION_BYTE
 from sync_client.protocol import RelayState
@@ -118,8 +120,53 @@ def claim_refusal(slot: RelaySlot | None, customer_id: str, now: datetime) -> Se
     return None
 
 
+# The hot statements (open, upload, claim, the long-poll's re-read), built once: building a
+# statement cost more Python time than SQLite takes to run it. Rows are read with Core and made
+# plain values; only the conditional UPDATEs write, and they are what decides a race.
+_SLOT_COLUMNS = tuple(RelaySlot.__table__.columns)  # type: ignore[attr-defined]
+_SLOT: Select[Any] = sql_select(*_SLOT_COLUMNS).where(col(RelaySlot.id) == bindparam("slot_id"))
+# The slot and the fingerprint of the certificate it was opened for, in one read.
+_SLOT_TO_CLAIM: Select[Any] = (
+    sql_select(*_SLOT_COLUMNS, col(Certificate.fingerprint_sha256))
+    .select_from(RelaySlot)
+    .outerjoin(Certificate, col(Certificate.serial) == col(RelaySlot.certificate_serial))
+    .where(col(RelaySlot.id) == bindparam("slot_id"))
+)
+_INSERT_SLOT = insert(SQLModel.metadata.tables["relay_slot"])
+# The first upload to an open slot of this customer's wins (the ciphertext is not returned).
+_UPLOAD = (
+    update(RelaySlot)
+    .where(col(RelaySlot.id) == bindparam("slot_id"))
+    .where(col(RelaySlot.customer_id) == bindparam("customer_id"))
+    .where(col(RelaySlot.state) == OPEN)
+    .where(col(RelaySlot.expires_at) > bindparam("now"))
+    .where(col(RelaySlot.ciphertext).is_(None))
+    .values(ciphertext=bindparam("body"), uploaded_at=bindparam("now"))
+    .returning(col(RelaySlot.id))
+)
+# The first claim wins: one conditional UPDATE, on however many instances.
+_CLAIM = (
+    update(RelaySlot)
+    .where(col(RelaySlot.id) == bindparam("slot_id"))
+    .where(col(RelaySlot.state) == OPEN)
+    .where(col(RelaySlot.ciphertext).is_not(None))
+    .where(col(RelaySlot.expires_at) > bindparam("now"))
+    .values(state=CLAIMED, ended_at=bindparam("now"), ciphertext=None)
+    .returning(col(RelaySlot.id))
+)
+
+
+def _slot_value(row: Any) -> RelaySlot:
+    """A slot row as a plain value (not tracked: only the UPDATEs write)."""
+    return RelaySlot.model_construct(**{c.name: row._mapping[c] for c in _SLOT_COLUMNS})
+
+
 def _owned_slot(session: Session, principal: Principal, slot_id: str) -> RelaySlot:
-    slot = session.get(RelaySlot, slot_id)
+    row = session.execute(_SLOT, {"slot_id": slot_id}).first()
+    return _owned(None if row is None else _slot_value(row), principal)
+
+
+def _owned(slot: RelaySlot | None, principal: Principal) -> RelaySlot:
     if slot is None or slot.customer_id != principal.customer_id:
         # Another customer's slot is reported as absent: its id tells them nothing.
         raise ServiceError(ErrorCode.SLOT_NOT_FOUND, "There is no such pairing slot.")
@@ -154,22 +201,23 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
         and status.code.is_valid
         and cert.fingerprint_sha256 == certificate_fingerprint.strip().lower()
     )
-    slot = RelaySlot(
-        id=new_id(16),
-        customer_id=principal.customer_id,
-        certificate_serial=cert.serial if cert else "",
-        created_at=now,
-        expires_at=now + host.settings.relay_slot_lifetime,
-    )
+    slot = {
+        "id": new_id(16),
+        "customer_id": principal.customer_id,
+        "certificate_serial": cert.serial if cert else "",
+        "state": OPEN.value,
+        "created_at": now,
+        "expires_at": now + host.settings.relay_slot_lifetime,
+    }
     with host.db.write() as session:
         if current:
-            session.add(slot)
+            session.exec(_INSERT_SLOT, params=slot)
         _audit(
             session,
             principal,
             now,
             "relay_open",
-            slot.id,
+            slot["id"],
             "ok" if current else ErrorCode.CERTIFICATE_NOT_CURRENT,
         )
     if not current:
@@ -177,7 +225,7 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
             ErrorCode.CERTIFICATE_NOT_CURRENT,
             "The certificate on this computer is not your current valid certificate at the host.",
         )
-    return SlotView(slot.id, OPEN, slot.expires_at)
+    return SlotView(slot["id"], OPEN, slot["expires_at"])
 
 
 def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext: bytes) -> None:
@@ -190,18 +238,14 @@ def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext
             f"(at least {MIN_ENVELOPE_BYTES} bytes, starting with 0x{VERSION_BYTE.hex()}).",
         )
     now = host.now()
+    params = {"slot_id": slot_id, "customer_id": principal.customer_id, "now": now}
     with host.db.write() as session:
-        slot = _owned_slot(session, principal, slot_id)
-        state = effective_state(slot, now)
-        if state != OPEN:
-            raise ServiceError(_ENDED[state], f"The slot is {state}.")
-        stored = session.exec(
-            update(RelaySlot)
-            .where(col(RelaySlot.id) == slot_id)
-            .where(col(RelaySlot.ciphertext).is_(None))
-            .values(ciphertext=ciphertext, uploaded_at=now)
-        )
-        if stored.rowcount != 1:
+        stored = session.exec(_UPLOAD, params={**params, "body": ciphertext}).first()
+        if stored is None:  # not stored: say why, from the slot as it is
+            slot = _owned_slot(session, principal, slot_id)
+            state = effective_state(slot, now)
+            if state != OPEN:
+                raise ServiceError(_ENDED[state], f"The slot is {state}.")
             raise ServiceError(
                 ErrorCode.SLOT_ALREADY_UPLOADED, "This slot already holds its ciphertext."
             )
@@ -214,24 +258,17 @@ def claim_slot(host: Host, principal: Principal, slot_id: str) -> Claimed:
     refusal: ServiceError | None = None
     claimed: Claimed | None = None
     with host.db.write() as session:
-        slot = session.get(RelaySlot, slot_id)
+        row = session.execute(_SLOT_TO_CLAIM, {"slot_id": slot_id}).first()
+        slot = None if row is None else _slot_value(row)
         refusal = claim_refusal(slot, principal.customer_id, now)
         if refusal is None:
-            assert slot is not None and slot.ciphertext is not None
+            assert slot is not None and slot.ciphertext is not None and row is not None
             # open_slot stored the serial of the certificate whose fingerprint it checked;
             # certificates are never deleted, so the row is there.
-            cert = session.get(Certificate, slot.certificate_serial)
-            assert cert is not None
-            claimed = Claimed(cert.fingerprint_sha256, slot.ciphertext)
-            won = session.exec(
-                update(RelaySlot)
-                .where(col(RelaySlot.id) == slot_id)
-                .where(col(RelaySlot.state) == OPEN)
-                .where(col(RelaySlot.ciphertext).is_not(None))
-                .where(col(RelaySlot.expires_at) > now)
-                .values(state=CLAIMED, ended_at=now, ciphertext=None)
-            )
-            if won.rowcount != 1:
+            assert row.fingerprint_sha256 is not None
+            claimed = Claimed(row.fingerprint_sha256, slot.ciphertext)
+            won = session.exec(_CLAIM, params={"slot_id": slot_id, "now": now}).first()
+            if won is None:
                 refusal = ServiceError(ErrorCode.SLOT_SPENT, "This QR code was already used.")
             else:
                 host.db.notify(session, NOTIFY_CHANNEL, slot_id)
@@ -271,8 +308,8 @@ def cancel_slot(host: Host, principal: Principal, slot_id: str) -> None:
 def slot_view(host: Host, principal: Principal, slot_id: str) -> SlotView:
     """The slot's state for its PC; an open slot found past its lifetime is expired and wiped."""
     now = host.now()
-    with host.db.read() as session:
-        slot = _owned_slot(session, principal, slot_id)
+    row = host.db.read_row(_SLOT, {"slot_id": slot_id})
+    slot = _owned(None if row is None else _slot_value(row), principal)
     state = effective_state(slot, now)
     if state == EXPIRED and slot.state == OPEN:
         with host.db.write() as session:

@@ -327,8 +327,8 @@ def check_clock(ctx: Context) -> Finding:
 def check_credential_store(ctx: Context) -> Finding:
     """The operating system's credential store is usable, when setting 3 needs it.
 
-    Only setting 3 keeps the PFX password there; setting 2 keeps the unlocked key sealed under
-    the session's unlock secret (``operations.order``). Without setting 3 a missing store is
+    Only setting 3 keeps the PFX password there; setting 2 keeps the unlocked key in the memory
+    of a local key agent (``sync_client.key_agent``). Without setting 3 a missing store is
     reported but is not a problem.
     """
     available = remember.credential_store_available()

@@ -21,7 +21,10 @@ from sync_client.wire.base import (
 )
 
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,12}$")]
-Price = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
+# A price: up to 12 digits before the point and 2 after (sync_client.orders builds to this).
+PRICE_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+MAX_QUANTITY = 10**9
+Price = Annotated[str, StringConstraints(pattern=PRICE_PATTERN)]
 ClientOrderId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 
 
@@ -31,7 +34,7 @@ class Order(WireRequest):
 
     symbol: Symbol
     side: Literal["buy", "sell"]
-    quantity: Annotated[int, Field(gt=0, le=10**9)]
+    quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
     price: Price
     client_order_id: ClientOrderId
     signed_at: Time
