@@ -28,6 +28,7 @@ import click
 
 from sync_client.cli_runner import EXIT_USAGE, Failure, Program, run
 from sync_client.i18n import set_language
+from sync_client.pinning import show_fingerprint
 from sync_server.admin import admin, generate_password
 from sync_server.errors import ConfigCode, ConfigError, ServiceError
 from sync_server.settings import Settings
@@ -158,7 +159,7 @@ def serve(
     port = sock.getsockname()[1]
     click.echo(f"CertSync data folder: {settings.data_dir}")
     click.echo(f"Database: {host.db.description}; CA: {host.ca.cert.subject.rfc4514_string()}")
-    click.echo(f"CA SHA-256 fingerprint: {host.ca.fingerprint_sha256}")
+    click.echo(f"CA SHA-256 fingerprint: {show_fingerprint(host.ca.fingerprint_sha256)}")
     url = f"{'https' if settings.tls_cert_file else 'http'}://{bind_host}:{port}"
     if demo:
         _print_demo(host, url)
@@ -246,7 +247,7 @@ def init() -> None:
             f"{before.head}; data folder {settings.data_dir}"
         )
         click.echo(f"CA: {host.ca.cert.subject.rfc4514_string()}")
-        click.echo(f"CA SHA-256 fingerprint: {host.ca.fingerprint_sha256}")
+        click.echo(f"CA SHA-256 fingerprint: {show_fingerprint(host.ca.fingerprint_sha256)}")
     finally:
         host.db.dispose()
 

@@ -137,7 +137,7 @@ _INSERT_SLOT = insert(SQLModel.metadata.tables["relay_slot"])
 _UPLOAD = (
     update(RelaySlot)
     .where(col(RelaySlot.id) == bindparam("slot_id"))
-    .where(col(RelaySlot.customer_id) == bindparam("customer_id"))
+    .where(col(RelaySlot.customer_id) == bindparam("owner"))
     .where(col(RelaySlot.state) == OPEN)
     .where(col(RelaySlot.expires_at) > bindparam("now"))
     .where(col(RelaySlot.ciphertext).is_(None))
@@ -201,13 +201,14 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
         and status.code.is_valid
         and cert.fingerprint_sha256 == certificate_fingerprint.strip().lower()
     )
+    slot_id, expires_at = new_id(16), now + host.settings.relay_slot_lifetime
     slot = {
-        "id": new_id(16),
+        "id": slot_id,
         "customer_id": principal.customer_id,
         "certificate_serial": cert.serial if cert else "",
         "state": OPEN.value,
         "created_at": now,
-        "expires_at": now + host.settings.relay_slot_lifetime,
+        "expires_at": expires_at,
     }
     with host.db.write() as session:
         if current:
@@ -217,7 +218,7 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
             principal,
             now,
             "relay_open",
-            slot["id"],
+            slot_id,
             "ok" if current else ErrorCode.CERTIFICATE_NOT_CURRENT,
         )
     if not current:
@@ -225,7 +226,7 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
             ErrorCode.CERTIFICATE_NOT_CURRENT,
             "The certificate on this computer is not your current valid certificate at the host.",
         )
-    return SlotView(slot["id"], OPEN, slot["expires_at"])
+    return SlotView(slot_id, OPEN, expires_at)
 
 
 def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext: bytes) -> None:
@@ -238,7 +239,7 @@ def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext
             f"(at least {MIN_ENVELOPE_BYTES} bytes, starting with 0x{VERSION_BYTE.hex()}).",
         )
     now = host.now()
-    params = {"slot_id": slot_id, "customer_id": principal.customer_id, "now": now}
+    params = {"slot_id": slot_id, "owner": principal.customer_id, "now": now}
     with host.db.write() as session:
         stored = session.exec(_UPLOAD, params={**params, "body": ciphertext}).first()
         if stored is None:  # not stored: say why, from the slot as it is
