@@ -44,7 +44,8 @@ def build_order(
 ) -> dict[str, Any]:
     """The order object of docs/PROTOCOL.md; refuses obviously bad fields with ``InvalidInput``:
     a price that is not a plain ASCII decimal (``NaN``, ``Infinity``, ``1e5``, non-ASCII digits)
-    or more than 12 digits before the point or 2 after it, a quantity outside 1 … ``MAX_QUANTITY``."""
+    or has more than 12 digits before the point or 2 after it, a quantity outside 1 …
+    ``MAX_QUANTITY``."""
     side = side.lower()
     if side not in ("buy", "sell"):
         raise InvalidInput(msg("sdk.order.side"))
