@@ -5,7 +5,8 @@ route by name, parses its body with the route's request model (``bodies``) and a
 response model (``answers``), so the server says exactly what ``/openapi.json`` documents.
 Every handler is ``async`` and runs the service function (database, signing, KDFs) in the
 thread pool, so nothing slow runs on the event loop; only short SQLite reads run in place (see
-``read``). Every refusal goes through one handler and leaves as ``{"error": code, "message": ...}``.
+``read``), and on SQLite the writing routes run on the database's writer thread (``write``).
+Every refusal goes through one handler and leaves as ``{"error": code, "message": ...}``.
 Around it all, ``observe.RequestObserver`` gives each request an id, a JSON access line and a
 latency sample; ``/metrics`` serves this app's registry, ``/readyz`` says whether to send it work.
 """
@@ -112,6 +113,16 @@ def create_app(host: Host) -> Starlette:
             return fn(*args)
         return await run_in_threadpool(fn, *args)
 
+    async def write(fn: Callable[..., T], *args: Any) -> T:
+        """Run a service call that writes. On SQLite it runs on the database's one writer
+        thread, batched with the writes queued beside it into one commit (one fsync), and
+        returns once that commit is on disk (``sync_server.group_commit``). On PostgreSQL it
+        runs in the thread pool, one transaction of its own."""
+        writer = host.db.writer
+        if writer is not None:
+            return await writer.run(fn, *args)
+        return await run_in_threadpool(fn, *args)
+
     async def principal(request: Request, route: routes.Route) -> Principal:
         """The caller, of the device kind ``route`` needs (``wrong_device_kind`` otherwise)."""
         who = await read(customers.authenticate, host, bearer_token(request))
@@ -183,7 +194,7 @@ def create_app(host: Host) -> Starlette:
         return answer(login_answer(new, status), 201)
 
     async def logout(request: Request) -> Response:
-        await run_in_threadpool(customers.logout, host, bearer_token(request))
+        await write(customers.logout, host, bearer_token(request))
         return Response(status_code=204)
 
     async def status(request: Request) -> Response:
@@ -194,7 +205,7 @@ def create_app(host: Host) -> Starlette:
     async def enrollment_check(request: Request) -> Response:
         who = await principal(request, routes.ENROLLMENT_CHECK)
         sent = await body(request, routes.ENROLLMENT_CHECK, EnrollmentCheckRequest)
-        expires_at = await run_in_threadpool(
+        expires_at = await write(
             lambda: enrollment.check_enrollment_code(
                 host, who, enrollment_code=sent.enrollment_code
             )
@@ -204,7 +215,7 @@ def create_app(host: Host) -> Starlette:
     async def apply(request: Request) -> Response:
         who = await principal(request, routes.APPLY)
         sent = await body(request, routes.APPLY, ApplyRequest)
-        cert = await run_in_threadpool(
+        cert = await write(
             lambda: application.apply(
                 host,
                 who,
@@ -218,7 +229,7 @@ def create_app(host: Host) -> Starlette:
 
     async def renewal_challenge(request: Request) -> Response:
         who = await principal(request, routes.RENEWAL_CHALLENGE)
-        challenge = await run_in_threadpool(renewal.create_renewal_challenge, host, who)
+        challenge = await write(renewal.create_renewal_challenge, host, who)
         reply = RenewalChallengeResponse(
             challenge_id=challenge.id, nonce=challenge.nonce_b64, expires_at=challenge.expires_at
         )
@@ -227,7 +238,7 @@ def create_app(host: Host) -> Starlette:
     async def renew(request: Request) -> Response:
         who = await principal(request, routes.RENEW)
         sent = await body(request, routes.RENEW, RenewRequest)
-        cert, created = await run_in_threadpool(
+        cert, created = await write(
             lambda: renewal.renew(
                 host,
                 who,
@@ -248,7 +259,7 @@ def create_app(host: Host) -> Starlette:
     async def place_order(request: Request) -> Response:
         who = await principal(request, routes.PLACE_ORDER)
         sent = await body(request, routes.PLACE_ORDER, OrderRequest)
-        row = await run_in_threadpool(
+        row = await write(
             lambda: orders.place_order(
                 host,
                 who,
@@ -269,7 +280,7 @@ def create_app(host: Host) -> Starlette:
     async def open_slot(request: Request) -> Response:
         who = await principal(request, routes.OPEN_SLOT)
         sent = await body(request, routes.OPEN_SLOT, OpenSlotRequest)
-        view = await run_in_threadpool(
+        view = await write(
             lambda: relay.open_slot(host, who, certificate_fingerprint=sent.certificate_fingerprint)
         )
         return answer(OpenSlotResponse(slot_id=view.slot_id, expires_at=view.expires_at), 201)
@@ -278,7 +289,7 @@ def create_app(host: Host) -> Starlette:
         who = await principal(request, routes.UPLOAD_CIPHERTEXT)
         sent = await body(request, routes.UPLOAD_CIPHERTEXT, UploadRequest)
         slot_id = path_slot_id(request)
-        await run_in_threadpool(relay.upload_ciphertext, host, who, slot_id, sent.ciphertext)
+        await write(relay.upload_ciphertext, host, who, slot_id, sent.ciphertext)
         return Response(status_code=204)
 
     async def slot_events(request: Request) -> Response:
@@ -297,7 +308,7 @@ def create_app(host: Host) -> Starlette:
         who = await principal(request, routes.CLAIM_SLOT)
         slot_id = path_slot_id(request)
         try:
-            claimed = await run_in_threadpool(relay.claim_slot, host, who, slot_id)
+            claimed = await write(relay.claim_slot, host, who, slot_id)
         finally:
             notifier.notify(slot_id)
         reply = ClaimResponse(
@@ -311,7 +322,7 @@ def create_app(host: Host) -> Starlette:
     async def cancel_slot(request: Request) -> Response:
         who = await principal(request, routes.CANCEL_SLOT)
         slot_id = path_slot_id(request)
-        await run_in_threadpool(relay.cancel_slot, host, who, slot_id)
+        await write(relay.cancel_slot, host, who, slot_id)
         notifier.notify(slot_id)
         return Response(status_code=204)
 

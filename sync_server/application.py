@@ -64,9 +64,9 @@ def apply(
         if slip is not None:
             issued = store_certificate(host, session, signed)
             if latest is not None and latest.superseded_at is None:
-                session.exec(
+                session.connection().execute(
                     _SUPERSEDE,
-                    params={"old_serial": latest.serial, "now": now, "new_serial": issued.serial},
+                    {"old_serial": latest.serial, "now": now, "new_serial": issued.serial},
                 )
         current.detail = issue_audit_detail(issued, accepted)
     assert issued is not None

@@ -69,7 +69,9 @@ def latest_certificate(session: Session, customer_id: str) -> Certificate | None
 def latest_certificate_value(session: Session, customer_id: str) -> Certificate | None:
     """``latest_certificate`` as a plain value read with Core (apply's transaction): cheaper,
     and not tracked, so a change to it is written only by an explicit ``UPDATE``."""
-    row = session.execute(_LATEST_CERTIFICATE_ROW, {"customer_id": customer_id}).first()
+    row = (
+        session.connection().execute(_LATEST_CERTIFICATE_ROW, {"customer_id": customer_id}).first()
+    )
     if row is None:
         return None
     return Certificate.model_construct(**row._mapping)

@@ -36,7 +36,7 @@ from sqlmodel import Session, create_engine
 
 from sync_server import models  # noqa: F401  (registers the tables)
 from sync_server.errors import ConfigCode, ConfigError, ErrorCode, ServiceError
-from sync_server.group_commit import GroupCommit
+from sync_server.group_commit import BatchFailed, GroupCommit, Writer
 
 log = logging.getLogger("sync_server.db")
 
@@ -54,8 +54,9 @@ Event = tuple[str, str, int]  # (action, outcome, how many)
 #   power loss or an OS crash. (``NORMAL`` would fsync only at checkpoints: durable against a
 #   crash of the server process, but a power loss could undo the last commits — a code used
 #   once could then be used again, a certificate the customer holds would be unknown here.)
-#   It costs one fsync per write transaction, ~0.5 ms on this project's disk, spent outside the
-#   GIL; reads do not pay it.
+#   It costs one fsync per committed batch of writes (``group_commit``: the writes that arrive
+#   together share one), ~0.5 ms on this project's disk, spent outside the GIL; reads do not
+#   pay it.
 # - ``foreign_keys=ON`` (SQLite's default is off) and ``busy_timeout`` (30 s) for a writer in
 #   another process (``admin``, a backup) holding the file lock.
 SQLITE_PRAGMAS = (
@@ -106,10 +107,14 @@ class Database:
         database = make_url(url).database if self.is_sqlite else None
         self.sqlite_path: Path | None = Path(database) if database else None
         self._group: GroupCommit | None = None
+        # SQLite: the one thread the server's write requests run on (``app.py``); None on
+        # PostgreSQL, whose writes run in the thread pool, one transaction each.
+        self.writer: Writer | None = None
         if self.is_sqlite:
             self._read_engine = _sqlite_engine(url, "BEGIN")
             self._write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
             self._group = GroupCommit(self._write_engine)
+            self.writer = Writer(self._group, _batch_failure)
             # One statement, no transaction: nothing to roll back when a connection returns.
             self._row_engine = _sqlite_engine(url, None, pool_reset_on_return=None)
         else:
@@ -157,6 +162,8 @@ class Database:
             raise connection_error(self, exc) from None
 
     def dispose(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
         self._read_engine.dispose()
         self._write_engine.dispose()
         self._row_engine.dispose()
@@ -281,6 +288,15 @@ def is_storage_full(exc: BaseException) -> bool:
         else:
             current = current.__cause__ or current.__context__
     return False
+
+
+def _batch_failure(cause: BaseException) -> BaseException:
+    """What each write of a group commit that was not kept raises (``storage_full`` if so)."""
+    if is_storage_full(cause):
+        return storage_full_error()
+    failed = BatchFailed("the write's batch was not committed")
+    failed.__cause__ = cause
+    return failed
 
 
 def _no_room_beside(path: Path | None) -> bool:

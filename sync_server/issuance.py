@@ -112,7 +112,7 @@ def store_certificate(host: Host, session: Session, cert: Certificate) -> Certif
     """
     values: dict[str, Any] = {column: getattr(cert, column) for column in _STORED_COLUMNS}
     values["issued_at"] = host.now()
-    session.exec(_INSERT_CERTIFICATE, params=values)
+    session.connection().execute(_INSERT_CERTIFICATE, values)
     return Certificate.model_construct(**values)
 
 

@@ -162,7 +162,7 @@ def _slot_value(row: Any) -> RelaySlot:
 
 
 def _owned_slot(session: Session, principal: Principal, slot_id: str) -> RelaySlot:
-    row = session.execute(_SLOT, {"slot_id": slot_id}).first()
+    row = session.connection().execute(_SLOT, {"slot_id": slot_id}).first()
     return _owned(None if row is None else _slot_value(row), principal)
 
 
@@ -212,7 +212,7 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
     }
     with host.db.write() as session:
         if current:
-            session.exec(_INSERT_SLOT, params=slot)
+            session.connection().execute(_INSERT_SLOT, slot)
         _audit(
             session,
             principal,
@@ -241,7 +241,7 @@ def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext
     now = host.now()
     params = {"slot_id": slot_id, "owner": principal.customer_id, "now": now}
     with host.db.write() as session:
-        stored = session.exec(_UPLOAD, params={**params, "body": ciphertext}).first()
+        stored = session.connection().execute(_UPLOAD, {**params, "body": ciphertext}).first()
         if stored is None:  # not stored: say why, from the slot as it is
             slot = _owned_slot(session, principal, slot_id)
             state = effective_state(slot, now)
@@ -259,7 +259,7 @@ def claim_slot(host: Host, principal: Principal, slot_id: str) -> Claimed:
     refusal: ServiceError | None = None
     claimed: Claimed | None = None
     with host.db.write() as session:
-        row = session.execute(_SLOT_TO_CLAIM, {"slot_id": slot_id}).first()
+        row = session.connection().execute(_SLOT_TO_CLAIM, {"slot_id": slot_id}).first()
         slot = None if row is None else _slot_value(row)
         refusal = claim_refusal(slot, principal.customer_id, now)
         if refusal is None:
@@ -268,7 +268,7 @@ def claim_slot(host: Host, principal: Principal, slot_id: str) -> Claimed:
             # certificates are never deleted, so the row is there.
             assert row.fingerprint_sha256 is not None
             claimed = Claimed(row.fingerprint_sha256, slot.ciphertext)
-            won = session.exec(_CLAIM, params={"slot_id": slot_id, "now": now}).first()
+            won = session.connection().execute(_CLAIM, {"slot_id": slot_id, "now": now}).first()
             if won is None:
                 refusal = ServiceError(ErrorCode.SLOT_SPENT, "This QR code was already used.")
             else:

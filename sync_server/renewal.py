@@ -17,10 +17,12 @@ import base64
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography import x509
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy import Select, bindparam, insert, update
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, SQLModel, col
 
 from sync_client.keys import verify
 from sync_client.protocol import StatusCode, csr_sha256, format_time, renewal_message
@@ -124,15 +126,16 @@ def create_renewal_challenge(host: Host, principal: Principal) -> Challenge:
         expires_at=now + host.settings.challenge_lifetime,
     )
     with host.db.write() as session:
-        session.add(
-            RenewalChallenge(
-                id=challenge.id,
-                customer_id=principal.customer_id,
-                certificate_serial=cert.serial,
-                nonce_b64=challenge.nonce_b64,
-                created_at=now,
-                expires_at=challenge.expires_at,
-            )
+        session.connection().execute(
+            _INSERT_CHALLENGE,
+            {
+                "id": challenge.id,
+                "customer_id": principal.customer_id,
+                "certificate_serial": cert.serial,
+                "nonce_b64": challenge.nonce_b64,
+                "created_at": now,
+                "expires_at": challenge.expires_at,
+            },
         )
         audit.record(
             session,
@@ -175,8 +178,15 @@ def renew(
         device_kind=principal.device_kind,
     ) as current:
         session = current.session
-        challenge = session.get(RenewalChallenge, challenge_id[:64])
-        old = session.get(Certificate, challenge.certificate_serial) if challenge else None
+        conn = session.connection()
+        challenge = _value(RenewalChallenge, conn.execute(_CHALLENGE, {"id": challenge_id[:64]}))
+        old = (
+            _value(
+                Certificate, conn.execute(_CERTIFICATE, {"serial": challenge.certificate_serial})
+            )
+            if challenge
+            else None
+        )
         current.refusal = challenge_refusal(
             challenge, old, customer_id=customer_id, csr_digest=digest, now=now
         )
@@ -184,7 +194,9 @@ def renew(
             assert challenge is not None and old is not None
             if is_retry(challenge, digest):
                 assert challenge.issued_serial is not None
-                result = session.get(Certificate, challenge.issued_serial)
+                result = _value(
+                    Certificate, conn.execute(_CERTIFICATE, {"serial": challenge.issued_serial})
+                )
                 current.outcome = "ok_retry"
             else:
                 message = renewal_message(challenge.id, challenge.nonce_b64, digest)
@@ -221,13 +233,11 @@ def _renew_once(
 ) -> tuple[Certificate | None, ServiceError | None]:
     """Use the challenge up and issue the next certificate, superseding ``old`` — or the
     refusal, when a racing request (maybe on another instance) got there first."""
-    taken = session.exec(
-        update(RenewalChallenge)
-        .where(col(RenewalChallenge.id) == challenge.id)
-        .where(col(RenewalChallenge.used_at).is_(None))
-        .values(used_at=now, csr_sha256=digest)
-    )
-    if taken.rowcount != 1:
+    conn = session.connection()
+    taken = conn.execute(
+        _USE_CHALLENGE, {"challenge_id": challenge.id, "now": now, "digest": digest}
+    ).first()
+    if taken is None:
         return None, _challenge_used()
     new = issue_certificate(
         host,
@@ -238,29 +248,63 @@ def _renew_once(
         not_after=old.not_after + host.settings.certificate_validity,
         via="renew",
     )
-    superseded = session.exec(
-        update(Certificate)
-        .where(col(Certificate.serial) == old.serial)
-        .where(col(Certificate.superseded_at).is_(None))
-        .where(col(Certificate.revoked_at).is_(None))
-        # Revoked as well (reason superseded), as brokers do: the old certificate is on the CRL
-        # from this commit, so a copy left on a phone or a backup signs nothing anywhere.
-        .values(
-            superseded_at=now,
-            superseded_by=new.serial,
-            revoked_at=now,
-            revocation_reason=SUPERSEDED,
-        )
-    )
-    if superseded.rowcount != 1:
+    superseded = conn.execute(
+        _SUPERSEDE, {"old_serial": old.serial, "now": now, "new_serial": new.serial}
+    ).first()
+    if superseded is None:
         session.rollback()
         return None, ServiceError(
             ErrorCode.RENEWAL_NOT_OPEN, "The certificate was already renewed."
         )
     crl.note_revocation(session)
-    session.exec(
-        update(RenewalChallenge)
-        .where(col(RenewalChallenge.id) == challenge.id)
-        .values(issued_serial=new.serial)
-    )
+    conn.execute(_NOTE_ISSUED, {"challenge_id": challenge.id, "new_serial": new.serial})
     return new, None
+
+
+# The statements of a renewal, built once (building one cost more Python time than running it),
+# run as Core on the transaction's connection; rows are read as plain values, and only these
+# UPDATEs write. The conditional ones decide a race, on however many instances.
+def _columns(model: Any) -> tuple[Any, ...]:
+    return tuple(model.__table__.columns)
+
+
+_CHALLENGE: Select[Any] = sql_select(*_columns(RenewalChallenge)).where(
+    col(RenewalChallenge.id) == bindparam("id")
+)
+_CERTIFICATE: Select[Any] = sql_select(*_columns(Certificate)).where(
+    col(Certificate.serial) == bindparam("serial")
+)
+_INSERT_CHALLENGE = insert(SQLModel.metadata.tables["renewal_challenge"])
+_USE_CHALLENGE = (
+    update(RenewalChallenge)
+    .where(col(RenewalChallenge.id) == bindparam("challenge_id"))
+    .where(col(RenewalChallenge.used_at).is_(None))
+    .values(used_at=bindparam("now"), csr_sha256=bindparam("digest"))
+    .returning(col(RenewalChallenge.id))
+)
+_SUPERSEDE = (
+    update(Certificate)
+    .where(col(Certificate.serial) == bindparam("old_serial"))
+    .where(col(Certificate.superseded_at).is_(None))
+    .where(col(Certificate.revoked_at).is_(None))
+    # Revoked as well (reason superseded), as brokers do: the old certificate is on the CRL
+    # from this commit, so a copy left on a phone or a backup signs nothing anywhere.
+    .values(
+        superseded_at=bindparam("now"),
+        superseded_by=bindparam("new_serial"),
+        revoked_at=bindparam("now"),
+        revocation_reason=SUPERSEDED,
+    )
+    .returning(col(Certificate.serial))
+)
+_NOTE_ISSUED = (
+    update(RenewalChallenge)
+    .where(col(RenewalChallenge.id) == bindparam("challenge_id"))
+    .values(issued_serial=bindparam("new_serial"))
+)
+
+
+def _value(model: Any, result: Any) -> Any:
+    """The first row of ``result`` as a plain ``model`` value (not tracked), or ``None``."""
+    row = result.first()
+    return None if row is None else model.model_construct(**row._mapping)

@@ -125,12 +125,9 @@ def test_a_failing_write_rolls_back_only_itself(server: ServerHarness) -> None:
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], ValueError)  # its own error, and only for it
     assert len(commits) == 1  # one batch
-    rows = {
-        detail
-        for (detail,) in sqlite3.connect(str(host.db.sqlite_path)).execute(
-            "SELECT detail FROM audit_event WHERE action = 'group_commit_test'"
-        )
-    }
+    with contextlib.closing(sqlite3.connect(str(host.db.sqlite_path))) as raw:
+        found = raw.execute("SELECT detail FROM audit_event WHERE action = 'group_commit_test'")
+        rows = {detail for (detail,) in found}
     assert rows == {"first", "other"}
 
 
@@ -175,3 +172,32 @@ def test_one_code_raced_by_many_applies_is_used_once(server: ServerHarness) -> N
         )
         == 1
     )
+
+
+def test_applies_over_http_run_on_the_writer_and_are_on_disk_when_answered(
+    server: ServerHarness,
+) -> None:
+    assert server.host.db.writer is not None  # SQLite: the write routes use the writer thread
+    commits = _commits(server.host.db)
+    people = [server.add_customer() for _ in range(6)]
+    calls = []
+    for customer_id in people:
+        token = server.login_token(customer_id)
+        body = {
+            "enrollment_code": server.enrollment_code(customer_id),
+            "terms_accepted": True,
+            "csr_pem": build_csr_pem(generate_private_key("ec"), customer_id),
+        }
+        calls.append(lambda t=token, b=body: server.post("/certificate/apply", t, b))
+    before = len(commits)
+    answers = race(*calls)
+    assert [a.status_code for a in answers] == [201] * len(people)
+    assert 1 <= len(commits) - before <= len(people)
+    serials = [a.json()["certificate"]["serial"] for a in answers]
+    for serial in serials:
+        assert (
+            _count_in_file(
+                server.host, "SELECT count(*) FROM certificate WHERE serial = ?", str(serial)
+            )
+            == 1
+        )

@@ -137,6 +137,28 @@ def test_ciphertext_is_uploaded_once(server: ServerHarness, pairing: Pairing) ->
     assert slot_row(server, pairing.slot_id).ciphertext == CIPHERTEXT
 
 
+def test_an_upload_to_a_slot_past_its_lifetime_is_expired_and_stores_nothing(
+    server: ServerHarness, pairing: Pairing
+) -> None:
+    # The upload is one conditional UPDATE; when it stores nothing, the slot says why.
+    server.clock.advance(server.settings.relay_slot_lifetime)
+    refused(upload(server, pairing.pc, pairing.slot_id, CIPHERTEXT), "slot_expired")
+    row = slot_row(server, pairing.slot_id)
+    assert (row.ciphertext, row.uploaded_at) == (None, None)
+    assert server.audit(action="relay_upload") == []
+
+
+def test_an_upload_to_a_claimed_slot_is_spent_and_keeps_it_wiped(
+    server: ServerHarness, pairing: Pairing
+) -> None:
+    assert upload(server, pairing.pc, pairing.slot_id, CIPHERTEXT).status_code == 204
+    assert claim(server, pairing.phone, pairing.slot_id).status_code == 200
+    refused(upload(server, pairing.pc, pairing.slot_id, envelope_of(29)), "slot_spent")
+    row = slot_row(server, pairing.slot_id)
+    assert (row.state, row.ciphertext) == ("claimed", None)
+    assert len(server.audit(action="relay_upload")) == 1
+
+
 def test_ciphertext_up_to_64_kib_and_no_more(server: ServerHarness, pairing: Pairing) -> None:
     limit = server.settings.relay_max_ciphertext_bytes
     assert limit == 64 * 1024
