@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -435,12 +435,30 @@ def stop_agent(handle: AgentHandle) -> bool:
 _NOT_EXPORTABLE = "the private key is held by the key agent and cannot be exported or used so"
 
 
-class _AgentEcKey(ec.EllipticCurvePrivateKey):
-    def __init__(self, handle: AgentHandle, public: ec.EllipticCurvePublicKey, fp: str) -> None:
-        self._handle, self._public, self._fp = handle, public, fp
+class _HeldByAgent:
+    """What both agent-backed keys share: nothing of the key can be exported or copied."""
 
     def __repr__(self) -> str:
         return "<key held by the key agent>"
+
+    def private_bytes(
+        self,
+        encoding: serialization.Encoding,
+        format: serialization.PrivateFormat,
+        encryption_algorithm: serialization.KeySerializationEncryption,
+    ) -> bytes:
+        raise TypeError(_NOT_EXPORTABLE)
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[Any, Any]) -> Self:
+        return self
+
+
+class _AgentEcKey(_HeldByAgent, ec.EllipticCurvePrivateKey):
+    def __init__(self, handle: AgentHandle, public: ec.EllipticCurvePublicKey, fp: str) -> None:
+        self._handle, self._public, self._fp = handle, public, fp
 
     def sign(self, data: Buffer, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
         algorithm = getattr(signature_algorithm, "algorithm", None)
@@ -467,27 +485,10 @@ class _AgentEcKey(ec.EllipticCurvePrivateKey):
     def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
         raise TypeError(_NOT_EXPORTABLE)
 
-    def private_bytes(
-        self,
-        encoding: serialization.Encoding,
-        format: serialization.PrivateFormat,
-        encryption_algorithm: serialization.KeySerializationEncryption,
-    ) -> bytes:
-        raise TypeError(_NOT_EXPORTABLE)
 
-    def __copy__(self) -> ec.EllipticCurvePrivateKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[Any, Any]) -> ec.EllipticCurvePrivateKey:
-        return self
-
-
-class _AgentRsaKey(rsa.RSAPrivateKey):
+class _AgentRsaKey(_HeldByAgent, rsa.RSAPrivateKey):
     def __init__(self, handle: AgentHandle, public: rsa.RSAPublicKey, fp: str) -> None:
         self._handle, self._public, self._fp = handle, public, fp
-
-    def __repr__(self) -> str:
-        return "<key held by the key agent>"
 
     def sign(
         self,
@@ -511,20 +512,6 @@ class _AgentRsaKey(rsa.RSAPrivateKey):
 
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
         raise TypeError(_NOT_EXPORTABLE)
-
-    def private_bytes(
-        self,
-        encoding: serialization.Encoding,
-        format: serialization.PrivateFormat,
-        encryption_algorithm: serialization.KeySerializationEncryption,
-    ) -> bytes:
-        raise TypeError(_NOT_EXPORTABLE)
-
-    def __copy__(self) -> rsa.RSAPrivateKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[Any, Any]) -> rsa.RSAPrivateKey:
-        return self
 
 
 def agent_key(handle: AgentHandle, public_key: object, *, cert_fingerprint: str) -> PrivateKey:
