@@ -194,6 +194,12 @@ class GroupCommit:
                 batch.connection.rollback()
         except BaseException as exc:
             batch.failure = batch.failure or exc
+            # SQLite may keep the transaction open after a refused COMMIT (a deferred
+            # constraint, SQLITE_BUSY), and SQLAlchemy, which counts it ended, then skips the
+            # pool's rollback: the connection would go back to the pool mid-transaction, with
+            # the lost batch's rows and the write lock, and every batch after would fail on
+            # it. Closing it instead rolls back whatever is left; the pool opens a fresh one.
+            batch.connection.invalidate()
         finally:
             try:
                 batch.connection.close()
