@@ -8,6 +8,7 @@ reads the latest certificate and applies it. Nothing here writes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,9 +73,14 @@ def latest_certificate_value(session: Session, customer_id: str) -> Certificate 
     row = (
         session.connection().execute(_LATEST_CERTIFICATE_ROW, {"customer_id": customer_id}).first()
     )
-    if row is None:
-        return None
-    return Certificate.model_construct(**row._mapping)
+    return None if row is None else certificate_value(row)
+
+
+def certificate_value(columns: Sequence[Any]) -> Certificate:
+    """A certificate from the values of its table's columns, in the table's order (a row of
+    ``_LATEST_CERTIFICATE_ROW``, or its tail in ``_CALLER_STATUS``): a plain value that
+    nothing tracks and nothing will write back."""
+    return Certificate.model_construct(**dict(zip(CERTIFICATE_COLUMN_NAMES, columns, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ def status_at(
 def get_status(host: Host, customer_id: str) -> Status:
     """The customer's status, read with one Core ``SELECT`` (the certificate a plain value)."""
     row = host.db.read_row(_LATEST_CERTIFICATE_ROW, {"customer_id": customer_id})
-    cert = None if row is None else Certificate.model_construct(**row._mapping)
+    cert = None if row is None else certificate_value(row)
     return status_at(customer_id, cert, now=host.now(), window=host.settings.renewal_window)
 
 
@@ -105,6 +111,7 @@ def get_status(host: Host, customer_id: str) -> Status:
 # no ORM objects loaded (each ORM round trip, and loading its objects, cost more Python time
 # than SQLite takes to answer).
 _CERTIFICATE_COLUMNS = tuple(Certificate.__table__.columns)  # type: ignore[attr-defined]
+CERTIFICATE_COLUMN_NAMES = tuple(column.name for column in _CERTIFICATE_COLUMNS)
 _LATEST_CERTIFICATE_ROW: Select[Any] = (
     sql_select(*_CERTIFICATE_COLUMNS)
     .where(col(Certificate.customer_id) == bindparam("customer_id"))
@@ -125,6 +132,7 @@ _CALLER_STATUS: Select[Any] = (
     .order_by(col(Certificate.issued_at).desc(), col(Certificate.not_after).desc())
     .limit(1)
 )
+_CALLER_COLUMNS = 4  # the session's columns come first, then the certificate's
 
 
 @dataclass(frozen=True)
@@ -147,10 +155,7 @@ def status_for_token(host: Host, token: str) -> Status:
     login = require_live(caller, now)
     cert = None
     if row is not None and row.serial is not None:
-        # A plain value built from the row: nothing tracks it, nothing will write it back.
-        cert = Certificate.model_construct(
-            **{c.name: row._mapping[c] for c in _CERTIFICATE_COLUMNS}
-        )
+        cert = certificate_value(row[_CALLER_COLUMNS:])
     return status_at(login.customer_id, cert, now=now, window=host.settings.renewal_window)
 
 

@@ -10,7 +10,8 @@ transaction per write, and one-time items are consumed by conditional UPDATEs wh
 serialize racing instances.
 
 ``Database.read_row()`` is the hot paths' lookup (the session check, the status read): one Core
-``SELECT``, no ORM session, on SQLite outside any transaction. ``SQLITE_PRAGMAS`` are the SQLite
+``SELECT``, no ORM session; on SQLite prepared once and run on the driver's cursor outside any
+transaction (``sync_server.prepared``). ``SQLITE_PRAGMAS`` are the SQLite
 settings, each with its reason (``synchronous=FULL``: a commit is on disk before it is reported).
 
 The tables come from the migrations (``sync_server.schema``), never from ``create_all``. What a
@@ -24,19 +25,21 @@ import errno
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Executable, Row, event, make_url, text
+from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, PoolProxiedConnection
 from sqlmodel import Session, create_engine
 
 from sync_server import models  # noqa: F401  (registers the tables)
 from sync_server.errors import ConfigCode, ConfigError, ErrorCode, ServiceError
 from sync_server.group_commit import BatchFailed, GroupCommit, Writer
+from sync_server.prepared import AnySelect, PreparedSelect
 
 log = logging.getLogger("sync_server.db")
 
@@ -95,6 +98,22 @@ def _sqlite_engine(url: str, begin: str | None, **kwargs: Any) -> Engine:
     return engine
 
 
+class _HeldConnection:
+    """A row-engine connection one thread holds for its prepared reads. It closes when the
+    thread ends (the thread's ``local`` was its only owner) or at ``Database.dispose``."""
+
+    def __init__(self, connection: PoolProxiedConnection) -> None:
+        self._connection: PoolProxiedConnection | None = connection
+        self.driver_connection = connection.driver_connection
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    __del__ = close
+
+
 class Database:
     """Owns the engines; ``read()`` and ``write()`` hand out sessions."""
 
@@ -115,8 +134,9 @@ class Database:
             self._write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
             self._group = GroupCommit(self._write_engine)
             self.writer = Writer(self._group, _batch_failure)
-            # One statement, no transaction: nothing to roll back when a connection returns.
-            self._row_engine = _sqlite_engine(url, None, pool_reset_on_return=None)
+            # One statement, no transaction; each thread holds its own connection for the
+            # prepared reads (``_thread_connection``), so no pool limit applies.
+            self._row_engine = _sqlite_engine(url, None, poolclass=NullPool)
         else:
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -130,10 +150,16 @@ class Database:
             self._read_engine = self._write_engine = self._row_engine = engine
         for engine in {self._read_engine, self._write_engine, self._row_engine}:
             event.listen(engine, "handle_error", self._report_error)
+        self._prepared_selects: dict[AnySelect, PreparedSelect] = {}
+        self._row_connections = threading.local()
+        self._held_row_connections: weakref.WeakSet[_HeldConnection] = weakref.WeakSet()
 
     def _report_error(self, context: Any) -> None:
+        self._report(context.original_exception)
+
+    def _report(self, error: BaseException) -> None:
         for observer in self.on_error:
-            observer(context.original_exception)
+            observer(error)
 
     @property
     def display_url(self) -> str:
@@ -164,20 +190,50 @@ class Database:
     def dispose(self) -> None:
         if self.writer is not None:
             self.writer.stop()
+        self._row_connections = threading.local()
+        for held in list(self._held_row_connections):
+            held.close()
         self._read_engine.dispose()
         self._write_engine.dispose()
         self._row_engine.dispose()
 
-    def read_row(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
-        """The first row of one Core ``SELECT``, or ``None``: the hot paths' lookups.
+    def read_row(self, statement: AnySelect, params: Mapping[str, Any]) -> Any:
+        """The first row of one Core ``SELECT`` as a named tuple of its columns, or ``None``:
+        the hot paths' lookups. Several reads that must agree with each other use ``read()``.
 
-        No ORM session and no objects: SQLAlchemy still compiles once (the statement is built
-        at import) and converts the columns' types. On SQLite the statement runs on its own, in
-        autocommit, so it costs no ``BEGIN`` and no rollback; a single statement sees one
-        committed state anyway. Several reads that must agree with each other use ``read()``.
+        On SQLite the statement is prepared once (``sync_server.prepared``: compiled, its
+        column conversions SQLAlchemy's own) and runs on this thread's own connection of the
+        row engine, in autocommit: no ``BEGIN``, no rollback, no pool checkout, and a single
+        statement sees one committed state anyway. On PostgreSQL (reads there run in the
+        thread pool and cross the network) it runs through SQLAlchemy on a pooled connection.
         """
-        with self._row_engine.connect() as connection:
-            return connection.execute(statement, params).first()
+        if not self.is_sqlite:
+            with self._row_engine.connect() as connection:
+                found = connection.execute(statement, params).first()
+            return None if found is None else self._prepared(statement).row_type(*found)
+        try:
+            return self._prepared(statement).run(self._thread_connection(), params)
+        except Exception as exc:  # what SQLAlchemy's ``handle_error`` would have reported
+            self._report(exc)
+            raise
+
+    def _prepared(self, statement: AnySelect) -> PreparedSelect:
+        prepared = self._prepared_selects.get(statement)
+        if prepared is None:  # a race here only compiles twice
+            prepared = PreparedSelect(statement, self._row_engine.dialect)
+            self._prepared_selects[statement] = prepared
+        return prepared
+
+    def _thread_connection(self) -> Any:
+        """This thread's DB-API connection of the row engine: opened on its first read, held
+        while the thread lives (the event loop's, a pool worker, the writer), closed when it
+        ends or at ``dispose``."""
+        held: _HeldConnection | None = getattr(self._row_connections, "held", None)
+        if held is None:
+            held = _HeldConnection(self._row_engine.raw_connection())
+            self._held_row_connections.add(held)
+            self._row_connections.held = held
+        return held.driver_connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:

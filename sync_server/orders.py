@@ -23,7 +23,7 @@ from sqlmodel import SQLModel, col
 from sync_client.keys import verify
 from sync_client.wire import orders as wire
 from sync_server import audit
-from sync_server.certificate_views import Status, get_status
+from sync_server.certificate_views import Status, certificate_value, get_status
 from sync_server.customers import Principal
 from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
@@ -130,7 +130,7 @@ def place_order(
         audit.refuse(host.db, refusal, now=now, action="order", **who)
     status = get_status(host, principal.customer_id)
     found = host.db.read_row(_CERTIFICATE_BY_SERIAL, {"serial": serial})
-    named = None if found is None else Certificate.model_construct(**found._mapping)
+    named = None if found is None else certificate_value(found)
     if named is not None and named.customer_id != principal.customer_id:
         named = None  # another customer's serial says nothing about this one's
     message = order.signed_bytes(audience=audience, customer_id=customer_id, serial=serial)

@@ -124,6 +124,7 @@ def claim_refusal(slot: RelaySlot | None, customer_id: str, now: datetime) -> Se
 # statement cost more Python time than SQLite takes to run it. Rows are read with Core and made
 # plain values; only the conditional UPDATEs write, and they are what decides a race.
 _SLOT_COLUMNS = tuple(RelaySlot.__table__.columns)  # type: ignore[attr-defined]
+_SLOT_COLUMN_NAMES = tuple(column.name for column in _SLOT_COLUMNS)
 _SLOT: Select[Any] = sql_select(*_SLOT_COLUMNS).where(col(RelaySlot.id) == bindparam("slot_id"))
 # The slot and the fingerprint of the certificate it was opened for, in one read.
 _SLOT_TO_CLAIM: Select[Any] = (
@@ -158,7 +159,9 @@ _CLAIM = (
 
 def _slot_value(row: Any) -> RelaySlot:
     """A slot row as a plain value (not tracked: only the UPDATEs write)."""
-    return RelaySlot.model_construct(**{c.name: row._mapping[c] for c in _SLOT_COLUMNS})
+    # The slot's columns lead the row (a claim's read has the certificate's fingerprint after).
+    values = row[: len(_SLOT_COLUMN_NAMES)]
+    return RelaySlot.model_construct(**dict(zip(_SLOT_COLUMN_NAMES, values, strict=True)))
 
 
 def _owned_slot(session: Session, principal: Principal, slot_id: str) -> RelaySlot:

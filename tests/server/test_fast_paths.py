@@ -6,19 +6,27 @@
   expired or unknown one is ``unauthenticated`` and nothing changes;
 - the certificate row an apply inserts with Core is whole (``serial_tail`` too) and a refused
   apply inserts none;
-- every SQLite connection has the pragmas ``db.py`` writes down (WAL, ``synchronous=FULL``).
+- every SQLite connection has the pragmas ``db.py`` writes down (WAL, ``synchronous=FULL``);
+- every prepared read (``sync_server.prepared``) gives the row SQLAlchemy's own execution gives,
+  and sees each new commit, on the event loop's thread and on any other.
 """
 
 from __future__ import annotations
+
+import gc
+import threading
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from sync_client.errors import ServerRefused
 from sync_client.keys import build_csr_pem, generate_private_key
-from sync_server import certificate_views, customers
+from sync_server import certificate_views, crl, customers, orders, relay
 from sync_server.answers import issued_answer, issued_body, status_answer, status_body
 from sync_server.certificate_views import status_at
+from sync_server.credentials import hash_token
 from sync_server.errors import ServiceError
 from sync_server.models import Certificate, EnrollmentCode, LoginSession, serial_tail
 
@@ -144,3 +152,89 @@ def test_every_sqlite_connection_has_the_written_down_pragmas(server: ServerHarn
     # An unknown token: no row (and the row engine leaves no transaction open to trip on).
     assert db.read_row(certificate_views._CALLER_STATUS, {"token_hash": "0" * 64}) is None
     assert db.read_row(certificate_views._CALLER_STATUS, {"token_hash": "0" * 64}) is None
+
+
+def _prepared_reads(server: ServerHarness) -> list[tuple[Any, dict[str, Any]]]:
+    """Every statement the server runs through ``read_row``, with parameters that find rows
+    holding every kind of column (aware datetimes, NULLs, text), and one that finds none."""
+    enrolled = server.enroll()
+    customer_id = enrolled.customer_id
+    token = server.login_token(customer_id)
+    serial = str(_latest(server, customer_id).serial)
+    slot = server.sdk(token).open_slot(
+        certificate_fingerprint=_latest(server, customer_id).fingerprint_sha256
+    )
+    token_hash = hash_token(token)
+    return [
+        (certificate_views._CALLER_STATUS, {"token_hash": token_hash}),
+        (certificate_views._CALLER_STATUS, {"token_hash": "0" * 64}),
+        (certificate_views._LATEST_CERTIFICATE_ROW, {"customer_id": customer_id}),
+        (customers._SESSION_LOOKUP, {"token_hash": token_hash}),
+        (orders._CERTIFICATE_BY_SERIAL, {"serial": serial}),
+        (relay._SLOT, {"slot_id": slot.slot_id}),
+        (crl._REVOCATIONS, {}),
+    ]
+
+
+def test_every_prepared_read_gives_what_sqlalchemy_gives(server: ServerHarness) -> None:
+    db = server.host.db
+    reads = _prepared_reads(server)
+    found = 0
+    for statement, params in reads:
+        with db._read_engine.connect() as connection:
+            expected = connection.execute(statement, params).first()
+        got = db.read_row(statement, params)
+        if expected is None:
+            assert got is None
+            continue
+        found += 1
+        assert tuple(got) == tuple(expected)
+        assert list(got._fields) == [c.key for c in statement.selected_columns]
+        for value in got:  # times come back aware, in UTC, as the models say
+            if isinstance(value, datetime):
+                assert value.utcoffset() == timedelta(0)
+    assert found == len(reads) - 1
+
+
+def test_a_prepared_read_sees_each_new_commit_from_any_thread(server: ServerHarness) -> None:
+    customer_id = server.new_customer_id()
+    server.add_customer(customer_id)
+    token = server.login_token(customer_id)
+    before = certificate_views.status_for_token(server.host, token)
+    assert before.certificate is None
+    server.enroll(customer_id)  # commits a certificate on the writer
+    # The event loop's thread holds its connection between requests; it sees the commit.
+    after = certificate_views.status_for_token(server.host, token)
+    assert after.certificate is not None and after.code.is_valid
+    seen: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: seen.append(certificate_views.status_for_token(server.host, token))
+    )
+    worker.start()
+    worker.join(timeout=10)
+    assert seen and seen[0].certificate == after.certificate
+
+
+def test_each_thread_holds_one_read_connection_until_it_ends(server: ServerHarness) -> None:
+    db = server.host.db
+    token = server.login_token(server.enroll().customer_id)
+    certificate_views.status_for_token(server.host, token)
+    held_before = len(db._held_row_connections)
+    start = threading.Barrier(50)
+
+    def read() -> None:
+        start.wait(timeout=10)
+        for _ in range(3):  # a thread reuses its connection
+            certificate_views.status_for_token(server.host, token)
+
+    threads = [threading.Thread(target=read) for _ in range(50)]  # more than any pool's limit
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+        assert not thread.is_alive()
+    # Each ended thread's connection was closed with it; this thread's is still held.
+    gc.collect()
+    assert len(db._held_row_connections) == held_before
+    db.dispose()
+    assert len(db._held_row_connections) == 0
