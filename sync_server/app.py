@@ -96,6 +96,30 @@ def answer(
     )
 
 
+# Starlette tries the routes one by one, matching each path pattern in turn, so the calls
+# clients make most often come first (the status is every client command's first call; the
+# pairing and issuing calls follow). No two routes' paths and methods overlap
+# (``tests/server/test_fast_paths.py``), so the order changes which route answers nothing.
+BUSIEST_FIRST = (
+    "status",
+    "slot_events",
+    "claim_slot",
+    "upload_ciphertext",
+    "open_slot",
+    "apply",
+    "renew",
+    "renewal_challenge",
+    "place_order",
+    "login",
+)
+
+
+def routing_order() -> list[routes.Route]:
+    """The route table with ``BUSIEST_FIRST`` in front, the others in the table's order."""
+    rank = {name: i for i, name in enumerate(BUSIEST_FIRST)}
+    return sorted(routes.ROUTES, key=lambda route: rank.get(route.name, len(rank)))
+
+
 def create_app(host: Host) -> Starlette:
     settings = host.settings
     notifier = SlotNotifier()
@@ -386,7 +410,7 @@ def create_app(host: Host) -> Starlette:
     }
     assert set(handlers) == {route.name for route in routes.ROUTES}
     app = Starlette(
-        routes=[Route(r.path, handlers[r.name], methods=[r.method]) for r in routes.ROUTES],
+        routes=[Route(r.path, handlers[r.name], methods=[r.method]) for r in routing_order()],
         exception_handlers=dict(EXCEPTION_HANDLERS),
         lifespan=lifespan,
         middleware=[Middleware(RequestObserver, metrics=metrics)],

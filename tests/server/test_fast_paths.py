@@ -14,17 +14,21 @@
 from __future__ import annotations
 
 import gc
+import re
 import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from starlette.routing import Match, Route
 
 from sync_client.errors import ServerRefused
 from sync_client.keys import build_csr_pem, generate_private_key
+from sync_client.wire import routes as wire_routes
 from sync_server import certificate_views, crl, customers, orders, relay
 from sync_server.answers import issued_answer, issued_body, status_answer, status_body
+from sync_server.app import BUSIEST_FIRST, routing_order
 from sync_server.certificate_views import status_at
 from sync_server.credentials import hash_token
 from sync_server.errors import ServiceError
@@ -238,3 +242,17 @@ def test_each_thread_holds_one_read_connection_until_it_ends(server: ServerHarne
     assert len(db._held_row_connections) == held_before
     db.dispose()
     assert len(db._held_row_connections) == 0
+
+
+def test_the_busiest_first_order_changes_no_route_that_answers(server: ServerHarness) -> None:
+    """Every route's path (its parameters filled in) and method match that route and no other,
+    so trying the busiest first (``app.routing_order``) changes only how soon it is found."""
+    ordered = routing_order()
+    assert sorted(r.name for r in ordered) == sorted(r.name for r in wire_routes.ROUTES)
+    assert [r.name for r in ordered[: len(BUSIEST_FIRST)]] == list(BUSIEST_FIRST)
+    starlette_routes = [r for r in server.app.routes if isinstance(r, Route)]
+    for route in wire_routes.ROUTES:
+        path = re.sub(r"\{[^}]+\}", "s" * 22, route.path)
+        scope = {"type": "http", "path": path, "method": route.method, "root_path": ""}
+        full = [r.path for r in starlette_routes if r.matches(scope)[0] == Match.FULL]
+        assert full == [route.path], (route.name, full)
