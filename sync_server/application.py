@@ -20,6 +20,7 @@ from sync_server.host import Host
 from sync_server.info import accepted_terms_version
 from sync_server.issuance import issue_audit_detail, sign_certificate, store_certificate, vet_csr
 from sync_server.models import Certificate
+from sync_server.prepared import execute
 
 
 def apply(
@@ -64,7 +65,8 @@ def apply(
         if slip is not None:
             issued = store_certificate(host, session, signed)
             if latest is not None and latest.superseded_at is None:
-                session.connection().execute(
+                execute(
+                    session,
                     _SUPERSEDE,
                     {"old_serial": latest.serial, "now": now, "new_serial": issued.serial},
                 )

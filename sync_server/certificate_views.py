@@ -22,6 +22,7 @@ from sync_server.credentials import hash_token
 from sync_server.customers import require_live
 from sync_server.host import Host
 from sync_server.models import Certificate, LoginSession
+from sync_server.prepared import execute
 
 # -- the rule ---------------------------------------------------------------------------
 
@@ -70,9 +71,7 @@ def latest_certificate(session: Session, customer_id: str) -> Certificate | None
 def latest_certificate_value(session: Session, customer_id: str) -> Certificate | None:
     """``latest_certificate`` as a plain value read with Core (apply's transaction): cheaper,
     and not tracked, so a change to it is written only by an explicit ``UPDATE``."""
-    row = (
-        session.connection().execute(_LATEST_CERTIFICATE_ROW, {"customer_id": customer_id}).first()
-    )
+    row = execute(session, _LATEST_CERTIFICATE_ROW, {"customer_id": customer_id}).first()
     return None if row is None else certificate_value(row)
 
 

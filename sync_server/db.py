@@ -39,7 +39,7 @@ from sqlmodel import Session, create_engine
 from sync_server import models  # noqa: F401  (registers the tables)
 from sync_server.errors import ConfigCode, ConfigError, ErrorCode, ServiceError
 from sync_server.group_commit import BatchFailed, GroupCommit, Writer
-from sync_server.prepared import AnySelect, PreparedSelect
+from sync_server.prepared import REPORT_ERROR_KEY, AnySelect, prepared
 
 log = logging.getLogger("sync_server.db")
 
@@ -150,7 +150,6 @@ class Database:
             self._read_engine = self._write_engine = self._row_engine = engine
         for engine in {self._read_engine, self._write_engine, self._row_engine}:
             event.listen(engine, "handle_error", self._report_error)
-        self._prepared_selects: dict[AnySelect, PreparedSelect] = {}
         self._row_connections = threading.local()
         self._held_row_connections: weakref.WeakSet[_HeldConnection] = weakref.WeakSet()
 
@@ -207,22 +206,16 @@ class Database:
         statement sees one committed state anyway. On PostgreSQL (reads there run in the
         thread pool and cross the network) it runs through SQLAlchemy on a pooled connection.
         """
+        ready = prepared(statement, self._row_engine.dialect)
         if not self.is_sqlite:
             with self._row_engine.connect() as connection:
                 found = connection.execute(statement, params).first()
-            return None if found is None else self._prepared(statement).row_type(*found)
+            return None if found is None else ready.row_type(*found)
         try:
-            return self._prepared(statement).run(self._thread_connection(), params)
+            return ready.run(self._thread_connection(), params)
         except Exception as exc:  # what SQLAlchemy's ``handle_error`` would have reported
             self._report(exc)
             raise
-
-    def _prepared(self, statement: AnySelect) -> PreparedSelect:
-        prepared = self._prepared_selects.get(statement)
-        if prepared is None:  # a race here only compiles twice
-            prepared = PreparedSelect(statement, self._row_engine.dialect)
-            self._prepared_selects[statement] = prepared
-        return prepared
 
     def _thread_connection(self) -> Any:
         """This thread's DB-API connection of the row engine: opened on its first read, held
@@ -251,6 +244,7 @@ class Database:
         if self._group is not None:  # SQLite: a savepoint in the current group commit
             try:
                 with self._group.write() as session:
+                    session.info[REPORT_ERROR_KEY] = self._report
                     yield session
             except BaseException as exc:
                 if is_storage_full(exc):
@@ -259,6 +253,7 @@ class Database:
             events: list[Event] = session.info.pop(EVENTS_KEY, [])
         else:
             with Session(self._write_engine, expire_on_commit=False) as session:
+                session.info[REPORT_ERROR_KEY] = self._report
                 try:
                     yield session
                     session.commit()

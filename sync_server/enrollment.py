@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, update
+from sqlalchemy import Select, bindparam, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
@@ -31,6 +31,7 @@ from sync_server.customers import Principal, require_customer
 from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
 from sync_server.models import Certificate, EnrollmentCode
+from sync_server.prepared import execute
 
 # -- pure rules -------------------------------------------------------------------------
 
@@ -189,51 +190,52 @@ def take_enrollment_code(
     """
     max_attempts = host.settings.enrollment_max_attempts
     # Core statements on the transaction's connection, taken once (every statement here is Core).
-    conn = session.connection()
-    slip = _slip(conn, _CURRENT_SLIP, {"customer_id": customer_id})
+    slip = _slip(session, _CURRENT_SLIP, {"customer_id": customer_id})
     typed_hash = hash_enrollment_code(customer_id, normalize_enrollment_code(typed))
     if slip is None:
-        return _superseded(conn, customer_id, typed_hash) or _no_slip_code_invalid()
+        return _superseded(session, customer_id, typed_hash) or _no_slip_code_invalid()
     refusal = slip_refusal(slip, now=now, max_attempts=max_attempts)
     if refusal is not None:
         return refusal
-    counted = conn.execute(_COUNT_TRY, {"slip_id": slip.id, "max_attempts": max_attempts}).first()
+    counted = execute(
+        session, _COUNT_TRY, {"slip_id": slip.id, "max_attempts": max_attempts}
+    ).first()
     if counted is None:  # a racing try (maybe on another instance) took the last one, or the slip
-        slip = _slip(conn, _SLIP_BY_ID, {"slip_id": slip.id})
+        slip = _slip(session, _SLIP_BY_ID, {"slip_id": slip.id})
         assert slip is not None  # slips are never deleted
         refusal = slip_refusal(slip, now=now, max_attempts=max_attempts)
         return refusal or (_superseded_refusal() if slip.superseded_at else _code_used())
     (failed_attempts,) = counted
     if same_hash(typed_hash, slip.code_hash):
-        _take_back_try(conn, slip)
+        _take_back_try(session, slip)
         if consume:
-            used = conn.execute(_USE_UP, {"slip_id": slip.id, "now": now}).first()
+            used = execute(session, _USE_UP, {"slip_id": slip.id, "now": now}).first()
             if used is None:  # cannot happen while the count's row lock is held
                 return _code_used()
             # What RETURNING says, instead of re-reading the row.
             values = {c.name: getattr(slip, c.name) for c in _SLIP_COLUMNS}
             slip = EnrollmentCode.model_construct(**{**values, "used_at": used[0]})
         return slip
-    superseded = _superseded(conn, customer_id, typed_hash)
+    superseded = _superseded(session, customer_id, typed_hash)
     if superseded is not None:
-        _take_back_try(conn, slip)
+        _take_back_try(session, slip)
         return superseded
     return wrong_code_refusal(max_attempts - failed_attempts)
 
 
-def _slip(conn: Connection, query: Select[Any], params: dict[str, Any]) -> EnrollmentCode | None:
+def _slip(session: Session, query: Select[Any], params: dict[str, Any]) -> EnrollmentCode | None:
     """The slip ``query`` finds, as a plain value (not tracked: only the UPDATEs write)."""
-    row = conn.execute(query, params).first()
-    return None if row is None else EnrollmentCode.model_construct(**row._mapping)
+    row = execute(session, query, params).first()
+    return None if row is None else EnrollmentCode.model_construct(**row._asdict())
 
 
-def _take_back_try(conn: Connection, slip: EnrollmentCode) -> None:
-    conn.execute(_TAKE_BACK_TRY, {"slip_id": slip.id})
+def _take_back_try(session: Session, slip: EnrollmentCode) -> None:
+    execute(session, _TAKE_BACK_TRY, {"slip_id": slip.id})
 
 
-def _superseded(conn: Connection, customer_id: str, typed_hash: str) -> ServiceError | None:
+def _superseded(session: Session, customer_id: str, typed_hash: str) -> ServiceError | None:
     """``enrollment_code_superseded`` if ``typed_hash`` is the code of a replaced slip."""
-    superseded = conn.execute(_SUPERSEDED_SLIP_HASHES, {"customer_id": customer_id})
+    superseded = execute(session, _SUPERSEDED_SLIP_HASHES, {"customer_id": customer_id})
     if any(same_hash(typed_hash, old) for (old,) in superseded):
         return _superseded_refusal()
     return None

@@ -25,6 +25,7 @@ from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
 from sync_server.info import terms_audit_detail
 from sync_server.models import Certificate, serial_tail
+from sync_server.prepared import execute
 
 
 def vet_csr(csr_pem: str, customer_id: str) -> x509.CertificateSigningRequest:
@@ -112,7 +113,7 @@ def store_certificate(host: Host, session: Session, cert: Certificate) -> Certif
     """
     values: dict[str, Any] = {column: getattr(cert, column) for column in _STORED_COLUMNS}
     values["issued_at"] = host.now()
-    session.connection().execute(_INSERT_CERTIFICATE, values)
+    execute(session, _INSERT_CERTIFICATE, values)
     return Certificate.model_construct(**values)
 
 

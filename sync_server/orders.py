@@ -28,6 +28,7 @@ from sync_server.customers import Principal
 from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
 from sync_server.models import Certificate, Order
+from sync_server.prepared import execute
 
 
 def stale_refusal(
@@ -157,9 +158,7 @@ def place_order(
         with host.db.write() as session:
             # One prebuilt Core INSERT, run at once: a replay fails here, on the unique
             # (customer, client order id), and rolls back only this write.
-            session.connection().execute(
-                _INSERT_ORDER, {c.name: getattr(row, c.name) for c in _ORDER_COLUMNS}
-            )
+            execute(session, _INSERT_ORDER, {c.name: getattr(row, c.name) for c in _ORDER_COLUMNS})
             audit.record(
                 session,
                 now=now,

@@ -38,6 +38,7 @@ from sync_server.customers import Principal
 from sync_server.errors import ErrorCode, ServiceError
 from sync_server.host import Host
 from sync_server.models import Certificate, RelaySlot
+from sync_server.prepared import execute
 
 OPEN, CLAIMED, EXPIRED, CANCELLED = (
     RelayState.OPEN,
@@ -165,7 +166,7 @@ def _slot_value(row: Any) -> RelaySlot:
 
 
 def _owned_slot(session: Session, principal: Principal, slot_id: str) -> RelaySlot:
-    row = session.connection().execute(_SLOT, {"slot_id": slot_id}).first()
+    row = execute(session, _SLOT, {"slot_id": slot_id}).first()
     return _owned(None if row is None else _slot_value(row), principal)
 
 
@@ -215,7 +216,7 @@ def open_slot(host: Host, principal: Principal, *, certificate_fingerprint: str)
     }
     with host.db.write() as session:
         if current:
-            session.connection().execute(_INSERT_SLOT, slot)
+            execute(session, _INSERT_SLOT, slot)
         _audit(
             session,
             principal,
@@ -244,7 +245,7 @@ def upload_ciphertext(host: Host, principal: Principal, slot_id: str, ciphertext
     now = host.now()
     params = {"slot_id": slot_id, "owner": principal.customer_id, "now": now}
     with host.db.write() as session:
-        stored = session.connection().execute(_UPLOAD, {**params, "body": ciphertext}).first()
+        stored = execute(session, _UPLOAD, {**params, "body": ciphertext}).first()
         if stored is None:  # not stored: say why, from the slot as it is
             slot = _owned_slot(session, principal, slot_id)
             state = effective_state(slot, now)
@@ -262,7 +263,7 @@ def claim_slot(host: Host, principal: Principal, slot_id: str) -> Claimed:
     refusal: ServiceError | None = None
     claimed: Claimed | None = None
     with host.db.write() as session:
-        row = session.connection().execute(_SLOT_TO_CLAIM, {"slot_id": slot_id}).first()
+        row = execute(session, _SLOT_TO_CLAIM, {"slot_id": slot_id}).first()
         slot = None if row is None else _slot_value(row)
         refusal = claim_refusal(slot, principal.customer_id, now)
         if refusal is None:
@@ -271,7 +272,7 @@ def claim_slot(host: Host, principal: Principal, slot_id: str) -> Claimed:
             # certificates are never deleted, so the row is there.
             assert row.fingerprint_sha256 is not None
             claimed = Claimed(row.fingerprint_sha256, slot.ciphertext)
-            won = session.connection().execute(_CLAIM, {"slot_id": slot_id, "now": now}).first()
+            won = execute(session, _CLAIM, {"slot_id": slot_id, "now": now}).first()
             if won is None:
                 refusal = ServiceError(ErrorCode.SLOT_SPENT, "This QR code was already used.")
             else:

@@ -35,6 +35,7 @@ from sync_server.host import Host
 from sync_server.info import accepted_terms_version
 from sync_server.issuance import issue_audit_detail, issue_certificate, vet_csr
 from sync_server.models import Certificate, RenewalChallenge
+from sync_server.prepared import execute
 
 # The revocation reason of a certificate that a renewal replaced (RFC 5280 superseded).
 SUPERSEDED = "superseded"
@@ -178,11 +179,13 @@ def renew(
         device_kind=principal.device_kind,
     ) as current:
         session = current.session
-        conn = session.connection()
-        challenge = _value(RenewalChallenge, conn.execute(_CHALLENGE, {"id": challenge_id[:64]}))
+        challenge = _value(
+            RenewalChallenge, execute(session, _CHALLENGE, {"id": challenge_id[:64]})
+        )
         old = (
             _value(
-                Certificate, conn.execute(_CERTIFICATE, {"serial": challenge.certificate_serial})
+                Certificate,
+                execute(session, _CERTIFICATE, {"serial": challenge.certificate_serial}),
             )
             if challenge
             else None
@@ -195,7 +198,8 @@ def renew(
             if is_retry(challenge, digest):
                 assert challenge.issued_serial is not None
                 result = _value(
-                    Certificate, conn.execute(_CERTIFICATE, {"serial": challenge.issued_serial})
+                    Certificate,
+                    execute(session, _CERTIFICATE, {"serial": challenge.issued_serial}),
                 )
                 current.outcome = "ok_retry"
             else:
@@ -233,9 +237,8 @@ def _renew_once(
 ) -> tuple[Certificate | None, ServiceError | None]:
     """Use the challenge up and issue the next certificate, superseding ``old`` — or the
     refusal, when a racing request (maybe on another instance) got there first."""
-    conn = session.connection()
-    taken = conn.execute(
-        _USE_CHALLENGE, {"challenge_id": challenge.id, "now": now, "digest": digest}
+    taken = execute(
+        session, _USE_CHALLENGE, {"challenge_id": challenge.id, "now": now, "digest": digest}
     ).first()
     if taken is None:
         return None, _challenge_used()
@@ -248,8 +251,8 @@ def _renew_once(
         not_after=old.not_after + host.settings.certificate_validity,
         via="renew",
     )
-    superseded = conn.execute(
-        _SUPERSEDE, {"old_serial": old.serial, "now": now, "new_serial": new.serial}
+    superseded = execute(
+        session, _SUPERSEDE, {"old_serial": old.serial, "now": now, "new_serial": new.serial}
     ).first()
     if superseded is None:
         session.rollback()
@@ -257,7 +260,7 @@ def _renew_once(
             ErrorCode.RENEWAL_NOT_OPEN, "The certificate was already renewed."
         )
     crl.note_revocation(session)
-    conn.execute(_NOTE_ISSUED, {"challenge_id": challenge.id, "new_serial": new.serial})
+    execute(session, _NOTE_ISSUED, {"challenge_id": challenge.id, "new_serial": new.serial})
     return new, None
 
 
@@ -307,4 +310,4 @@ _NOTE_ISSUED = (
 def _value(model: Any, result: Any) -> Any:
     """The first row of ``result`` as a plain ``model`` value (not tracked), or ``None``."""
     row = result.first()
-    return None if row is None else model.model_construct(**row._mapping)
+    return None if row is None else model.model_construct(**row._asdict())

@@ -8,31 +8,35 @@
   apply inserts none;
 - every SQLite connection has the pragmas ``db.py`` writes down (WAL, ``synchronous=FULL``);
 - every prepared read (``sync_server.prepared``) gives the row SQLAlchemy's own execution gives,
-  and sees each new commit, on the event loop's thread and on any other.
+  and sees each new commit, on the event loop's thread and on any other; a prepared write
+  returns, counts, fills defaults and fails as SQLAlchemy's execution does.
 """
 
 from __future__ import annotations
 
 import gc
 import re
+import sqlite3
 import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from starlette.routing import Match, Route
 
 from sync_client.errors import ServerRefused
 from sync_client.keys import build_csr_pem, generate_private_key
 from sync_client.wire import routes as wire_routes
-from sync_server import certificate_views, crl, customers, orders, relay
+from sync_server import certificate_views, crl, customers, enrollment, orders, relay
 from sync_server.answers import issued_answer, issued_body, status_answer, status_body
 from sync_server.app import BUSIEST_FIRST, routing_order
 from sync_server.certificate_views import status_at
 from sync_server.credentials import hash_token
 from sync_server.errors import ServiceError
-from sync_server.models import Certificate, EnrollmentCode, LoginSession, serial_tail
+from sync_server.models import Certificate, EnrollmentCode, LoginSession, RelaySlot, serial_tail
+from sync_server.prepared import execute
 
 from .harness import ServerHarness, refused
 
@@ -256,3 +260,66 @@ def test_the_busiest_first_order_changes_no_route_that_answers(server: ServerHar
         scope = {"type": "http", "path": path, "method": route.method, "root_path": ""}
         full = [r.path for r in starlette_routes if r.matches(scope)[0] == Match.FULL]
         assert full == [route.path], (route.name, full)
+
+
+def test_prepared_writes_do_what_sqlalchemy_does(server: ServerHarness) -> None:
+    """An ``UPDATE … RETURNING`` gives SQLAlchemy's rows and count, an ``INSERT`` fills the
+    columns it is not given with their defaults, as SQLAlchemy's own execution does."""
+    customer_id = server.add_customer()
+    server.enrollment_code(customer_id)
+    (slip,) = server.rows(EnrollmentCode, customer_id=customer_id)
+    count_try = {"slip_id": slip.id, "max_attempts": 5}
+    db = server.host.db
+    with db.write() as session:
+        by_sqlalchemy = session.connection().execute(enrollment._COUNT_TRY, count_try)
+        expected = [tuple(r) for r in by_sqlalchemy]
+        session.rollback()  # this write's savepoint only: the try is not counted
+    with db.write() as session:
+        outcome = execute(session, enrollment._COUNT_TRY, count_try)
+        assert [tuple(r) for r in outcome] == expected == [(1,)]
+        assert outcome.first().failed_attempts == 1
+        # The rows it changed, counted once they are all read (SQLAlchemy reads sqlite3's
+        # count before the RETURNING rows, and says 0 here; nothing reads it for those).
+        assert outcome.rowcount == 1
+    (slip,) = server.rows(EnrollmentCode, customer_id=customer_id)
+    assert slip.failed_attempts == 1
+
+    fingerprint = "ab" * 32
+    now = server.clock.now
+    slot = {
+        "id": "s" * 22,
+        "customer_id": customer_id,
+        "certificate_serial": "",
+        "created_at": now,
+        "expires_at": now + timedelta(minutes=5),
+        "certificate_fingerprint": fingerprint,  # not a column of the table: ignored
+    }
+    with db.write() as session:
+        assert execute(session, relay._INSERT_SLOT, slot).rowcount == 1
+    (stored,) = server.rows(RelaySlot, customer_id=customer_id)
+    assert stored.state == "open"  # the column's default, as SQLAlchemy fills it in
+    assert stored.created_at == now and stored.expires_at.tzinfo is not None
+
+
+def test_a_prepared_write_refused_by_the_database_raises_as_sqlalchemy_would(
+    server: ServerHarness,
+) -> None:
+    customer_id = server.add_customer()
+    now = server.clock.now
+    slot = {
+        "id": "t" * 22,
+        "customer_id": customer_id,
+        "certificate_serial": "",
+        "created_at": now,
+        "expires_at": now,
+    }
+    with server.host.db.write() as session:
+        execute(session, relay._INSERT_SLOT, slot)
+    errors: list[BaseException] = []
+    server.host.db.on_error.append(errors.append)
+    with pytest.raises(IntegrityError) as raised, server.host.db.write() as session:
+        execute(session, relay._INSERT_SLOT, slot)  # the same primary key again
+    assert isinstance(raised.value.orig, sqlite3.IntegrityError)
+    assert errors and errors[0] is raised.value.orig  # counted, as the metrics count errors
+    assert "t" * 22 not in str(raised.value)  # no parameter in the message
+    assert len(server.rows(RelaySlot, customer_id=customer_id)) == 1
