@@ -56,6 +56,7 @@ def test_smoke_run_prints_every_single_instance_figure() -> None:
         "status: GET /certificate/status",
         "bare Starlette endpoint",
         "pairing: open → claimed seen",
+        "pairing through the SDK's client (httpx2)",
         "handoff: pc-client pair → mobile-stub pair",
         "handoff peer: wormhole send → wormhole receive",
         "start: python -c pass",
