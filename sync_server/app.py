@@ -321,7 +321,7 @@ def create_app(host: Host) -> Starlette:
         query = parse_query(request, SlotEventsQuery)
         slot_id = path_slot_id(request)
         view = await wait_for_change(
-            host, notifier, who, slot_id, after=query.after, wait=query.wait
+            host, notifier, who, slot_id, after=query.after, wait=query.wait, read=read, write=write
         )
         # The model checks that the state is one of the four (the table's column is text).
         state: Any = view.state

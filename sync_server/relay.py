@@ -310,17 +310,21 @@ def cancel_slot(host: Host, principal: Principal, slot_id: str) -> None:
         )
 
 
-def slot_view(host: Host, principal: Principal, slot_id: str) -> SlotView:
-    """The slot's state for its PC; an open slot found past its lifetime is expired and wiped."""
-    now = host.now()
+def read_slot(host: Host, principal: Principal, slot_id: str) -> tuple[SlotView, bool]:
+    """The slot's state for its PC (one read, no write), and whether it is an open slot found
+    past its lifetime, which ``expire_slot`` then ends."""
     row = host.db.read_row(_SLOT, {"slot_id": slot_id})
     slot = _owned(None if row is None else _slot_value(row), principal)
-    state = effective_state(slot, now)
-    if state == EXPIRED and slot.state == OPEN:
-        with host.db.write() as session:
-            if _expire(session, slot_id, now):
-                _audit(session, principal, now, "relay_expire", slot_id)
-    return SlotView(slot.id, state, slot.expires_at)
+    state = effective_state(slot, host.now())
+    return SlotView(slot.id, state, slot.expires_at), state == EXPIRED and slot.state == OPEN
+
+
+def expire_slot(host: Host, principal: Principal, slot_id: str) -> None:
+    """End an open slot past its lifetime: expired, its ciphertext wiped (once, audited)."""
+    now = host.now()
+    with host.db.write() as session:
+        if _expire(session, slot_id, now):
+            _audit(session, principal, now, "relay_expire", slot_id)
 
 
 def _expire(session: Session, slot_id: str, now: datetime) -> bool:

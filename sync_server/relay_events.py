@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-
-from starlette.concurrency import run_in_threadpool
+from typing import Any
 
 from sync_server import relay
 from sync_server.customers import Principal
@@ -45,6 +44,9 @@ class SlotNotifier:
             event.set()
 
 
+Run = Callable[..., Awaitable[Any]]
+
+
 async def wait_for_change(
     host: Host,
     notifier: SlotNotifier,
@@ -53,15 +55,24 @@ async def wait_for_change(
     *,
     after: str,
     wait: float,
+    read: Run,
+    write: Run,
 ) -> SlotView:
     """The long-poll: the slot's view once its state differs from ``after``, or after ``wait``
-    seconds (or at once when it already differs)."""
+    seconds (or at once when it already differs).
+
+    ``read`` and ``write`` are the app's ways to run a read and a write (``app.py``): on
+    SQLite the slot's read runs on the event loop, and only a slot found past its lifetime
+    is expired, on the writer."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:
         # Subscribe before reading, so a claim between the read and the wait is not missed.
         with notifier.subscribe(slot_id) as woken:
-            view = await run_in_threadpool(relay.slot_view, host, principal, slot_id)
+            found: tuple[SlotView, bool] = await read(relay.read_slot, host, principal, slot_id)
+            view, stale = found
+            if stale:
+                await write(relay.expire_slot, host, principal, slot_id)
             remaining = deadline - loop.time()
             if view.state != after or remaining <= 0:
                 return view
