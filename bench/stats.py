@@ -143,6 +143,11 @@ def _cell(spread: Spread | None, digits: int) -> str:
     return "—" if spread is None else spread.render(digits)
 
 
+def _ms_digits(spread: Spread | None) -> int:
+    """One decimal for milliseconds, three below 0.1 ms (an in-process read: 0.03, not 0.0)."""
+    return 3 if spread is not None and spread.median < 0.1 else 1
+
+
 def render_table(rows: Sequence[Row], *, header: str) -> str:
     """The results as one plain-text table (Markdown-compatible), with notes under it."""
     titles = ("figure", "setup", "ops/s", "p50 ms", "p99 ms", "beside", "target", "result")
@@ -151,8 +156,8 @@ def render_table(rows: Sequence[Row], *, header: str) -> str:
             r.figure,
             r.setup,
             _cell(r.rate, 0 if r.rate is None or r.rate.median >= 100 else 1),
-            _cell(r.p50, 1),
-            _cell(r.p99, 1),
+            _cell(r.p50, _ms_digits(r.p50)),
+            _cell(r.p99, _ms_digits(r.p99)),
             r.beside,
             r.target,
             r.verdict,
