@@ -21,12 +21,13 @@ database (not timed), and drives load from this process. The modules, one concep
     cfssl_peer.py the issuance peer: ``cfssl serve`` with a throwaway CA, the same CSRs
     status.py     the status endpoint beside a bare Starlette endpoint
     bare_app.py   that bare endpoint, served by uvicorn exactly as ``sync-server serve`` does
-    pairing.py    open → upload → claim → PC notified, timed end to end
+    pairing.py    open → upload → claim → PC notified, timed end to end (lean client and SDK's)
     handoff.py    ``pc-client pair`` → ``mobile-stub pair`` as processes, beside magic-wormhole
     sizes.py      the hot paths at 1,000 and 100,000 customers (nothing O(n))
     startup.py    CLI start-up time beside bare Python
     pfx_open.py   opening a PFX at 600,000 and at 2,048 PBKDF2 iterations
     scaleout.py   two instances on one PostgreSQL database, and the at-most-once checks
+    profile_areas.py  a py-spy profile of the server grouped into areas (not part of a run)
 
 Nothing here is imported by the product; the test suite runs only a tiny smoke run
 (``tests/test_bench_smoke.py``).
