@@ -108,22 +108,27 @@ def _plain_savepoints(dialect: Any) -> None:
     tracks the savepoints and fires their events. A driver error is raised as SQLAlchemy
     would raise it."""
 
-    def run(connection: Connection, sql: str) -> None:
-        try:
-            connection.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(
-                sql, None, exc, sqlite3.Error, hide_parameters=True, dialect=dialect
-            ) from exc
-
     # SQLAlchemy names them itself (``sa_savepoint_1`` …): plain identifiers, quoted anyway.
-    dialect.do_savepoint = lambda connection, name: run(connection, f'SAVEPOINT "{name}"')
-    dialect.do_release_savepoint = lambda connection, name: run(
-        connection, f'RELEASE SAVEPOINT "{name}"'
+    dialect.do_savepoint = lambda connection, name: _run_plain(
+        connection, f'SAVEPOINT "{name}"', dialect
     )
-    dialect.do_rollback_to_savepoint = lambda connection, name: run(
-        connection, f'ROLLBACK TO SAVEPOINT "{name}"'
+    dialect.do_release_savepoint = lambda connection, name: _run_plain(
+        connection, f'RELEASE SAVEPOINT "{name}"', dialect
     )
+    dialect.do_rollback_to_savepoint = lambda connection, name: _run_plain(
+        connection, f'ROLLBACK TO SAVEPOINT "{name}"', dialect
+    )
+
+
+def _run_plain(connection: Connection, sql: str, dialect: Any) -> None:
+    """``sql`` (a statement without parameters or rows) on ``connection``'s driver connection;
+    a driver error raised as SQLAlchemy would raise it."""
+    try:
+        connection.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(
+            sql, None, exc, sqlite3.Error, hide_parameters=True, dialect=dialect
+        ) from exc
 
 
 class _HeldConnection:

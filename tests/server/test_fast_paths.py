@@ -262,6 +262,19 @@ def test_the_busiest_first_order_changes_no_route_that_answers(server: ServerHar
         assert full == [route.path], (route.name, full)
 
 
+def _slot_row(
+    slot_id: str, customer_id: str, now: datetime, *, expires_at: datetime
+) -> dict[str, Any]:
+    """The values ``relay.open_slot`` inserts, less the state (the column's default)."""
+    return {
+        "id": slot_id,
+        "customer_id": customer_id,
+        "certificate_serial": "",
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+
+
 def test_prepared_writes_do_what_sqlalchemy_does(server: ServerHarness) -> None:
     """An ``UPDATE … RETURNING`` gives SQLAlchemy's rows and count, an ``INSERT`` fills the
     columns it is not given with their defaults, as SQLAlchemy's own execution does."""
@@ -284,16 +297,9 @@ def test_prepared_writes_do_what_sqlalchemy_does(server: ServerHarness) -> None:
     (slip,) = server.rows(EnrollmentCode, customer_id=customer_id)
     assert slip.failed_attempts == 1
 
-    fingerprint = "ab" * 32
     now = server.clock.now
-    slot = {
-        "id": "s" * 22,
-        "customer_id": customer_id,
-        "certificate_serial": "",
-        "created_at": now,
-        "expires_at": now + timedelta(minutes=5),
-        "certificate_fingerprint": fingerprint,  # not a column of the table: ignored
-    }
+    slot = _slot_row("s" * 22, customer_id, now, expires_at=now + timedelta(minutes=5))
+    slot["certificate_fingerprint"] = "ab" * 32  # not a column of the table: ignored
     with db.write() as session:
         assert execute(session, relay._INSERT_SLOT, slot).rowcount == 1
     (stored,) = server.rows(RelaySlot, customer_id=customer_id)
@@ -306,13 +312,7 @@ def test_a_prepared_write_refused_by_the_database_raises_as_sqlalchemy_would(
 ) -> None:
     customer_id = server.add_customer()
     now = server.clock.now
-    slot = {
-        "id": "t" * 22,
-        "customer_id": customer_id,
-        "certificate_serial": "",
-        "created_at": now,
-        "expires_at": now,
-    }
+    slot = _slot_row("t" * 22, customer_id, now, expires_at=now)
     with server.host.db.write() as session:
         execute(session, relay._INSERT_SLOT, slot)
     errors: list[BaseException] = []
