@@ -16,19 +16,16 @@ import shutil
 import subprocess
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from bench.load import UnexpectedResponse, closed_loop, expect
 from bench.servers import LOOPBACK, START_TIMEOUT_SECONDS, BenchError, ServerProcess, free_port
 from bench.stats import Run
 from bench.wire import Client
+from sync_server.ca import CA
 
 SIGN = "/api/v1/cfssl/sign"
 INFO = "/api/v1/cfssl/info"
@@ -42,43 +39,17 @@ def cfssl_binary() -> str | None:
 
 
 def write_throwaway_ca(folder: Path) -> tuple[Path, Path]:
-    """A self-signed EC P-256 CA for this run only: ``(ca.pem, ca-key.pem)`` in ``folder``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CertSync bench cfssl CA")])
-    now = datetime.now(UTC)
-    usage = x509.KeyUsage(
-        digital_signature=False,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(usage, critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    """A self-signed CA for this run only: ``(ca.pem, ca-key.pem)`` in ``folder``.
+
+    Built by ``CA.generate`` (EC P-256, pathlen 0, keyCertSign + cRLSign), the builder
+    ``sync-server init`` uses, so cfssl signs under a CA of the same shape as CertSync's.
+    The key is written unencrypted (cfssl reads PKCS#8), 0600, as nothing else reads it.
+    """
+    ca = CA.generate(common_name="CertSync bench cfssl CA")
     folder.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = folder / "ca.pem", folder / "ca-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_path.write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(ca.private_key_pem(None))
     key_path.chmod(0o600)
     return cert_path, key_path
 

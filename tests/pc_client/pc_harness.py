@@ -18,10 +18,14 @@ from typing import Any
 
 import httpx2
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
 from starlette.testclient import TestClient
 
 from pc_client.cli import main
-from sync_client.pfx import LoadedPfx, load_pfx
+from sync_client.keys import PrivateKey, generate_private_key
+from sync_client.pfx import LoadedPfx, build_pfx, load_pfx
 from sync_server import certificate_views, customers, enrollment, redownloads, revocation
 from sync_server.host import Host
 from sync_server.models import Certificate
@@ -163,6 +167,39 @@ class Pc:
             for p in sorted(self.home.rglob("*"))
             if p.is_file()
         }
+
+
+def write_pfx(
+    path: Path, key: PrivateKey, cert: x509.Certificate, chain: list[x509.Certificate]
+) -> Path:
+    """``key``, ``cert`` and ``chain`` as a PFX at ``path`` (under ``PFX_PASSWORD``), made out
+    to the certificate's CN."""
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert isinstance(cn, str)
+    path.write_bytes(
+        build_pfx(
+            customer_id=cn, key=key, cert=cert, chain=chain, password=PFX_PASSWORD,
+            iterations=int(TEST_ITERATIONS),
+        )
+    )  # fmt: skip
+    return path
+
+
+def write_self_signed_pfx(path: Path, cn: str) -> Path:
+    """A PFX at ``path``: a fresh EC key and a certificate for ``cn`` that it signed itself.
+
+    Well-formed, valid for a day, and issued by no CA the server knows.
+    """
+    key = generate_private_key("ec")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    return write_pfx(path, key, cert, [])
 
 
 class DropResponse(httpx2.BaseTransport):

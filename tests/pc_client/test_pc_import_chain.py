@@ -14,7 +14,16 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
-from pc_harness import CUSTOMER, LOGIN_PASSWORD, OTHER_CUSTOMER, PFX_PASSWORD, Pc, Server
+from pc_harness import (
+    CUSTOMER,
+    LOGIN_PASSWORD,
+    OTHER_CUSTOMER,
+    PFX_PASSWORD,
+    Pc,
+    Server,
+    write_pfx,
+    write_self_signed_pfx,
+)
 from starlette.testclient import TestClient
 
 from pc_client.app import Options
@@ -22,7 +31,6 @@ from pc_client.web.app import create_web_app
 from pc_client.web.settings import WebSettings
 from sync_client.chain import certificates_from_pem, is_ca_certificate, issued_by_ca
 from sync_client.keys import PrivateKey, build_csr_pem, generate_private_key
-from sync_client.pfx import build_pfx
 from sync_server.ca import CA, new_serial
 
 ITERATIONS = 1000
@@ -36,20 +44,6 @@ def _issue(ca: CA, key: PrivateKey, cn: str, *, start: datetime | None = None) -
     return ca.issue_certificate(
         csr, subject_cn=cn, serial=new_serial(), not_before=now, not_after=now + timedelta(days=30)
     )
-
-
-def _pfx_file(
-    path: Path, key: PrivateKey, cert: x509.Certificate, chain: list[x509.Certificate]
-) -> Path:
-    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
-    assert isinstance(cn, str)
-    path.write_bytes(
-        build_pfx(
-            customer_id=cn, key=key, cert=cert, chain=chain, password=PFX_PASSWORD,
-            iterations=ITERATIONS,
-        )
-    )  # fmt: skip
-    return path
 
 
 @pytest.fixture
@@ -124,7 +118,7 @@ def test_import_refuses_a_certificate_from_another_ca(
     enrolled: Pc, second_pc: Pc, foreign_ca: CA, tmp_path: Path
 ) -> None:
     key = generate_private_key("ec")
-    source = _pfx_file(
+    source = write_pfx(
         tmp_path / "foreign.pfx", key, _issue(foreign_ca, key, CUSTOMER), [foreign_ca.cert]
     )
     for pc in (second_pc, enrolled):
@@ -141,19 +135,11 @@ def test_import_refuses_a_certificate_from_another_ca(
 def test_import_refuses_a_self_signed_certificate_with_the_customers_id(
     second_pc: Pc, tmp_path: Path
 ) -> None:
-    key = generate_private_key("ec")
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CUSTOMER)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    source = write_self_signed_pfx(tmp_path / "self.pfx", CUSTOMER)
     before = second_pc.snapshot()
 
-    result = second_pc.run("import", str(_pfx_file(tmp_path / "self.pfx", key, cert, [])),
-                           "--security-setting", "2", input=f"{PFX_PASSWORD}\n")  # fmt: skip
+    result = second_pc.run("import", str(source), "--security-setting", "2",
+                           input=f"{PFX_PASSWORD}\n")  # fmt: skip
 
     assert result.error == "pfx_foreign_ca"
     assert second_pc.snapshot() == before
@@ -164,7 +150,7 @@ def test_import_refuses_the_right_ca_for_another_customer(
 ) -> None:
     key = generate_private_key("ec")
     theirs = _issue(server.host.ca, key, OTHER_CUSTOMER)
-    source = _pfx_file(tmp_path / "other.pfx", key, theirs, [server.host.ca.cert])
+    source = write_pfx(tmp_path / "other.pfx", key, theirs, [server.host.ca.cert])
     before = second_pc.snapshot()
 
     result = second_pc.run("import", str(source), "--security-setting", "2",
@@ -189,7 +175,7 @@ def test_the_page_shows_the_refusal_beside_the_file(
     enrolled: Pc, server: Server, foreign_ca: CA, tmp_path: Path
 ) -> None:
     key = generate_private_key("ec")
-    foreign = _pfx_file(
+    foreign = write_pfx(
         tmp_path / "foreign.pfx", key, _issue(foreign_ca, key, CUSTOMER), [foreign_ca.cert]
     ).read_bytes()
     home = tmp_path / "pc2" / "BTS"

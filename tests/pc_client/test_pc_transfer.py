@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import stat
 import subprocess
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from keyring_backend import FileKeyring
-from pc_harness import CUSTOMER, OTHER_CUSTOMER, PFX_PASSWORD, Pc, Server
+from pc_harness import CUSTOMER, OTHER_CUSTOMER, PFX_PASSWORD, Pc, Server, write_self_signed_pfx
 
 from sync_client.api import SyncClient
 from sync_client.keys import build_csr_pem, generate_private_key
-from sync_client.pfx import build_pfx, load_pfx
+from sync_client.pfx import load_pfx
 
 
 @pytest.fixture
@@ -157,23 +154,6 @@ def test_import_a_pfx_made_by_openssl(
     ).returncode == 0  # fmt: skip
 
 
-def _foreign_pfx(tmp_path: Path, cn: str, password: str = PFX_PASSWORD) -> Path:
-    key = generate_private_key("ec")
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    path = tmp_path / f"{cn}.pfx"
-    path.write_bytes(
-        build_pfx(customer_id=cn, key=key, cert=cert, chain=[], password=password, iterations=1000)
-    )
-    return path
-
-
 def test_import_refusals_change_nothing(
     enrolled: Pc, second_pc: Pc, tmp_path: Path, usb: Path
 ) -> None:
@@ -188,9 +168,13 @@ def test_import_refusals_change_nothing(
         ([str(tmp_path / "missing.pfx")], f"{PFX_PASSWORD}\n2\n", "invalid_input"),
         ([str(tmp_path)], f"{PFX_PASSWORD}\n2\n", "invalid_input"),  # folder without <ID>.pfx
         ([str(junk)], f"{PFX_PASSWORD}\n2\n", "pfx_invalid"),
-        ([str(_foreign_pfx(tmp_path, "NOT-AN-ID"))], f"{PFX_PASSWORD}\n2\n", "pfx_invalid"),
         (
-            [str(_foreign_pfx(tmp_path, OTHER_CUSTOMER))],
+            [str(write_self_signed_pfx(tmp_path / "NOT-AN-ID.pfx", "NOT-AN-ID"))],
+            f"{PFX_PASSWORD}\n2\n",
+            "pfx_invalid",
+        ),
+        (
+            [str(write_self_signed_pfx(tmp_path / f"{OTHER_CUSTOMER}.pfx", OTHER_CUSTOMER))],
             f"{PFX_PASSWORD}\n2\n",
             "pfx_wrong_customer",
         ),

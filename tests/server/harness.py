@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 import threading
@@ -23,6 +24,7 @@ from starlette.testclient import TestClient
 from sync_client.api import Issued, SyncClient
 from sync_client.keys import PrivateKey, build_csr_pem, generate_private_key
 from sync_client.national_id import LETTER_CODES
+from sync_client.orders import SignedOrder, build_order, sign_order
 from sync_server import customers, enrollment
 from sync_server.host import Host
 from sync_server.models import AuditEvent
@@ -169,6 +171,32 @@ class ServerHarness:
             terms_accepted=True,
         )
         return Enrolled(customer_id, sdk, key, issued)
+
+    def signed_order(self, enrolled: Enrolled, *, signed_at: str | None = None) -> SignedOrder:
+        """A buy order signed now by ``enrolled``'s key, bound to its customer, its serial and
+        this host's audience. ``signed_at``, if given, replaces the order's time before it is
+        signed (a test of the time's edges)."""
+        order = build_order(symbol="2330", side="buy", quantity=1, price="600", now=self.clock.now)
+        if signed_at is not None:
+            order["signed_at"] = signed_at
+        return sign_order(
+            enrolled.key,
+            order,
+            audience=self.host.order_audience,
+            customer_id=enrolled.customer_id,
+            serial=enrolled.serial,
+        )
+
+    def order_body(self, enrolled: Enrolled, *, signed_at: str | None = None) -> dict[str, Any]:
+        """``signed_order``'s order as a raw ``POST /orders`` body, for tests that change it."""
+        signed = self.signed_order(enrolled, signed_at=signed_at)
+        return {
+            "order": signed.order,
+            "signature": base64.b64encode(signed.signature).decode(),
+            "serial": str(enrolled.serial),
+            "customer_id": enrolled.customer_id,
+            "audience": signed.audience,
+        }
 
     def post(self, path: str, token: str | None, body: Any = None) -> httpx2.Response:
         """A raw JSON POST to ``/api/v1<path>``, for tests that look at the status and body."""

@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 
 from sync_client.codes import ErrorCode
 from sync_client.keys import build_csr_pem, generate_private_key
-from sync_client.orders import build_order, sign_order
+from sync_client.orders import build_order
 from sync_client.wire import routes
 from sync_client.wire.base import WireRequest
 from sync_client.wire.orders import Order as WireOrder
@@ -80,19 +80,11 @@ def cases(server: ServerHarness) -> dict[str, Case]:
     code = server.enrollment_code(fresh)
     csr = build_csr_pem(generate_private_key("ec"), fresh)
     enrolled = server.enroll()
-    order = build_order(symbol="2330", side="buy", quantity=1, price="600", now=server.clock.now)
-    audience = server.host.order_audience
-    signed = sign_order(
-        enrolled.key,
-        order,
-        audience=audience,
-        customer_id=enrolled.customer_id,
-        serial=enrolled.serial,
-    )
+    order_body = server.order_body(enrolled)
     fingerprint = enrolled.issued.certificate.fingerprint_sha256
     slot = enrolled.sdk.open_slot(certificate_fingerprint=fingerprint)
     token = enrolled.sdk.token
-    b64 = base64.b64encode(signed.signature).decode()
+    b64 = order_body["signature"]
     found = {
         "login": Case(routes.LOGIN, None,
                       {"customer_id": fresh, "password": PASSWORD, "device_kind": "pc"}, {}),
@@ -103,10 +95,7 @@ def cases(server: ServerHarness) -> dict[str, Case]:
         "renew": Case(routes.RENEW, token,
                       {"challenge_id": "A" * 22, "csr_pem": csr, "signature": b64}, {}),
         "redownload": Case(routes.REDOWNLOAD, token, {}, {}),
-        "place_order": Case(routes.PLACE_ORDER, token,
-                            {"order": signed.order, "signature": b64,
-                             "serial": str(enrolled.serial),
-                             "customer_id": enrolled.customer_id, "audience": audience}, {}),
+        "place_order": Case(routes.PLACE_ORDER, token, order_body, {}),
         "open_slot": Case(routes.OPEN_SLOT, token, {"certificate_fingerprint": fingerprint}, {}),
         "upload_ciphertext": Case(routes.UPLOAD_CIPHERTEXT, token,
                                   {"ciphertext": base64.b64encode(b"sealed").decode()},
@@ -236,21 +225,8 @@ def test_the_events_query_is_checked(server: ServerHarness, after: str) -> None:
 
 def test_an_order_naming_another_certificate_is_not_current(server: ServerHarness) -> None:
     enrolled = server.enroll()
-    order = build_order(symbol="2330", side="buy", quantity=1, price="600", now=server.clock.now)
-    signed = sign_order(
-        enrolled.key,
-        order,
-        audience=server.host.order_audience,
-        customer_id=enrolled.customer_id,
-        serial=enrolled.serial,
-    )
-    body = {
-        "order": signed.order,
-        "signature": base64.b64encode(signed.signature).decode(),
-        "serial": str(enrolled.serial + 1),
-        "customer_id": enrolled.customer_id,
-        "audience": server.host.order_audience,
-    }
+    body = server.order_body(enrolled)
+    body["serial"] = str(enrolled.serial + 1)
     refused(server.post("/orders", enrolled.sdk.token, body), "certificate_not_current")
     assert server.rows(Order) == []
     assert server.audit(action="order")[-1].outcome == "certificate_not_current"
@@ -261,21 +237,8 @@ def test_an_order_naming_another_certificate_is_not_current(server: ServerHarnes
 @pytest.mark.parametrize("serial", [12, "", "0x1F", "-1", "01", "1.5", "١٢"])
 def test_an_order_serial_is_a_decimal_string(server: ServerHarness, serial: object) -> None:
     enrolled = server.enroll()
-    order = build_order(symbol="2330", side="buy", quantity=1, price="600", now=server.clock.now)
-    signed = sign_order(
-        enrolled.key,
-        order,
-        audience=server.host.order_audience,
-        customer_id=enrolled.customer_id,
-        serial=enrolled.serial,
-    )
-    body = {
-        "order": signed.order,
-        "signature": base64.b64encode(signed.signature).decode(),
-        "serial": serial,
-        "customer_id": enrolled.customer_id,
-        "audience": server.host.order_audience,
-    }
+    body = server.order_body(enrolled)
+    body["serial"] = serial
     refused(server.post("/orders", enrolled.sdk.token, body), "bad_request")
     assert server.audit(action="order") == []
 

@@ -7,14 +7,13 @@ starts, not met as a ``500`` at the first login.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync_client.orders import build_order, sign_order
+from sync_client.orders import build_order
 from sync_client.wire.base import TIME_PATTERN
 from sync_client.wire.orders import Order as WireOrder
 from sync_client.wire.sessions import LoginResponse
@@ -31,24 +30,8 @@ IMPOSSIBLE = ["0000-01-01T00:00:00Z", "9999-12-31T23:59:60Z", "2026-02-29T00:00:
 
 def _signed_body(server: ServerHarness, signed_at: str) -> tuple[str, dict[str, object]]:
     enrolled = server.enroll()
-    phone = server.login(enrolled.customer_id, kind="mobile")
-    order = build_order(symbol="2330", side="buy", quantity=1, price="600", now=server.clock.now)
-    order["signed_at"] = signed_at
-    signed = sign_order(
-        enrolled.key,
-        order,
-        audience=server.host.order_audience,
-        customer_id=enrolled.customer_id,
-        serial=enrolled.serial,
-    )
-    assert phone.token is not None
-    return phone.token, {
-        "order": signed.order,
-        "signature": base64.b64encode(signed.signature).decode(),
-        "serial": str(enrolled.serial),
-        "customer_id": enrolled.customer_id,
-        "audience": server.host.order_audience,
-    }
+    token = server.login_token(enrolled.customer_id, kind="mobile")
+    return token, server.order_body(enrolled, signed_at=signed_at)
 
 
 @pytest.mark.parametrize("signed_at", EDGES)
@@ -73,15 +56,7 @@ def test_an_order_signed_now_is_accepted(server: ServerHarness) -> None:
     # The allowed path beside the edges above.
     enrolled = server.enroll()
     phone = server.login(enrolled.customer_id, kind="mobile")
-    order = build_order(symbol="2330", side="buy", quantity=1, price="600", now=server.clock.now)
-    signed = sign_order(
-        enrolled.key,
-        order,
-        audience=server.host.order_audience,
-        customer_id=enrolled.customer_id,
-        serial=enrolled.serial,
-    )
-    placed = phone.place_order(signed)
+    placed = phone.place_order(server.signed_order(enrolled))
     assert placed.serial == str(enrolled.serial)
     assert len(server.rows(Order)) == 1
 
