@@ -62,8 +62,10 @@ def test_smoke_run_prints_every_single_instance_figure() -> None:
         "start: python -c pass",
         "CLI start: pc-client",
         "CLI start: mobile-stub",
-        "PFX open: load_pfx, 600,000 iterations",
-        "PFX open: load_pfx, 2,048 iterations",
+        "PFX open: load_pfx, RSA-2048, 600,000 iterations",
+        "PFX open: load_pfx, RSA-2048, 2,048 iterations",
+        "PFX open: load_pfx, EC P-256, 600,000 iterations",
+        "PFX open: load_pfx, EC P-256, 2,048 iterations",
         *(
             f"CRL: {what}, {size} certificates"
             for what in ("sign_crl (after a revocation)", "GET /api/v1/crl (served)")
