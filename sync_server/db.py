@@ -40,7 +40,7 @@ from sqlmodel import Session, create_engine
 from sync_server import models  # noqa: F401  (registers the tables)
 from sync_server.errors import ConfigCode, ConfigError, ErrorCode, ServiceError
 from sync_server.group_commit import BatchFailed, GroupCommit, Writer
-from sync_server.prepared import REPORT_ERROR_KEY, AnySelect, prepared
+from sync_server.prepared import REPORT_ERROR_KEY, AnySelect, prepared, sqlalchemy_error
 
 log = logging.getLogger("sync_server.db")
 
@@ -109,26 +109,22 @@ def _plain_savepoints(dialect: Any) -> None:
     would raise it."""
 
     # SQLAlchemy names them itself (``sa_savepoint_1`` …): plain identifiers, quoted anyway.
-    dialect.do_savepoint = lambda connection, name: _run_plain(
-        connection, f'SAVEPOINT "{name}"', dialect
-    )
+    dialect.do_savepoint = lambda connection, name: _run_plain(connection, f'SAVEPOINT "{name}"')
     dialect.do_release_savepoint = lambda connection, name: _run_plain(
-        connection, f'RELEASE SAVEPOINT "{name}"', dialect
+        connection, f'RELEASE SAVEPOINT "{name}"'
     )
     dialect.do_rollback_to_savepoint = lambda connection, name: _run_plain(
-        connection, f'ROLLBACK TO SAVEPOINT "{name}"', dialect
+        connection, f'ROLLBACK TO SAVEPOINT "{name}"'
     )
 
 
-def _run_plain(connection: Connection, sql: str, dialect: Any) -> None:
+def _run_plain(connection: Connection, sql: str) -> None:
     """``sql`` (a statement without parameters or rows) on ``connection``'s driver connection;
     a driver error raised as SQLAlchemy would raise it."""
     try:
         connection.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
     except sqlite3.Error as exc:
-        raise DBAPIError.instance(
-            sql, None, exc, sqlite3.Error, hide_parameters=True, dialect=dialect
-        ) from exc
+        raise sqlalchemy_error(sql, exc) from exc
 
 
 class _HeldConnection:
@@ -242,12 +238,11 @@ class Database:
         ready = prepared(statement, self._row_engine.dialect)
         if not self.is_sqlite:
             with self._row_engine.connect() as connection:
-                found = connection.execute(statement, params).first()
-            return None if found is None else ready.row_type(*found)
+                return ready.adopt(connection.execute(statement, params)).first()
         try:
             return ready.run(self._thread_connection(), params)
-        except Exception as exc:  # what SQLAlchemy's ``handle_error`` would have reported
-            self._report(exc)
+        except DBAPIError as exc:  # what SQLAlchemy's ``handle_error`` would have reported
+            self._report(exc.orig or exc)
             raise
 
     def _thread_connection(self) -> Any:

@@ -108,15 +108,32 @@ class Prepared:
         return self.execute(connection, given).first()
 
     def execute(self, connection: Any, given: Mapping[str, Any]) -> Outcome:
-        """Run on a DB-API ``connection``; every row is read and the statement reset, so
-        nothing is left open on the connection."""
+        """Run on a DB-API ``connection`` (SQLite's); every row is read and the statement
+        reset, so nothing is left open on the connection. A driver error is raised as
+        SQLAlchemy would raise it (``sqlalchemy_error``)."""
         cursor = connection.cursor()
         try:
             cursor.execute(self.sql, self.parameters(given))
             rows = [self.row(found) for found in cursor.fetchall()] if self.returns_rows else []
             return Outcome(rows, cursor.rowcount)
+        except sqlite3.Error as exc:
+            raise sqlalchemy_error(self.sql, exc) from exc
         finally:
             cursor.close()
+
+    def adopt(self, result: Any) -> Outcome:
+        """What SQLAlchemy's own execution of the statement gave (PostgreSQL), as an
+        ``Outcome`` of the same named tuples."""
+        rows = [self.row_type(*found) for found in result] if result.returns_rows else []
+        return Outcome(rows, result.rowcount)
+
+
+def sqlalchemy_error(sql: str, exc: sqlite3.Error) -> DBAPIError:
+    """A driver error as the exception SQLAlchemy raises for it (``IntegrityError``,
+    ``OperationalError``, …: the original in ``.orig``), its parameters never shown."""
+    error = DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True)
+    assert isinstance(error, DBAPIError)  # a driver error is always one
+    return error
 
 
 class Outcome:
@@ -153,10 +170,10 @@ def prepared(
 def execute(session: Session, statement: Statement, params: Mapping[str, Any]) -> Outcome:
     """Run ``statement`` in ``session``'s transaction (a write's savepoint), prepared.
 
-    On SQLite it runs on the transaction's own driver connection; a driver error becomes the
-    exception SQLAlchemy would have raised (``IntegrityError``, ``OperationalError``, …) and
-    is reported as SQLAlchemy's executions report theirs. On PostgreSQL (whose statements
-    cross the network anyway) it runs through SQLAlchemy on the session's connection.
+    On SQLite it runs on the transaction's own driver connection; a driver error is raised as
+    SQLAlchemy would raise it and reported as SQLAlchemy's executions report theirs. On
+    PostgreSQL (whose statements cross the network anyway) it runs through SQLAlchemy on the
+    session's connection.
     """
     connection = session.connection()
     dialect = connection.dialect
@@ -164,15 +181,11 @@ def execute(session: Session, statement: Statement, params: Mapping[str, Any]) -
     keys = sorted(params) if isinstance(statement, Insert) else None
     ready = prepared(statement, dialect, keys)
     if dialect.name != "sqlite":
-        result = connection.execute(statement, params)
-        rows = [ready.row_type(*found) for found in result] if result.returns_rows else []
-        return Outcome(rows, result.rowcount)
+        return ready.adopt(connection.execute(statement, params))
     try:
         return ready.execute(connection.connection.driver_connection, params)
-    except sqlite3.Error as exc:
+    except DBAPIError as exc:
         report = session.info.get(REPORT_ERROR_KEY)
         if report is not None:
-            report(exc)
-        raise DBAPIError.instance(
-            ready.sql, None, exc, sqlite3.Error, hide_parameters=True, dialect=dialect
-        ) from exc
+            report(exc.orig or exc)
+        raise

@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Column, Integer, MetaData, Table, text
+from sqlalchemy import select as sql_select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.routing import Match, Route
 
 from sync_client.errors import ServerRefused
@@ -323,3 +324,15 @@ def test_a_prepared_write_refused_by_the_database_raises_as_sqlalchemy_would(
     assert errors and errors[0] is raised.value.orig  # counted, as the metrics count errors
     assert "t" * 22 not in str(raised.value)  # no parameter in the message
     assert len(server.rows(RelaySlot, customer_id=customer_id)) == 1
+
+
+def test_a_prepared_read_refused_by_the_database_raises_as_sqlalchemy_would(
+    server: ServerHarness,
+) -> None:
+    missing = Table("no_such_table", MetaData(), Column("id", Integer, primary_key=True))
+    errors: list[BaseException] = []
+    server.host.db.on_error.append(errors.append)
+    with pytest.raises(OperationalError) as raised:
+        server.host.db.read_row(sql_select(missing.c.id), {})
+    assert isinstance(raised.value.orig, sqlite3.OperationalError)
+    assert errors == [raised.value.orig]  # counted, as the metrics count errors
