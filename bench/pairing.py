@@ -41,6 +41,22 @@ PFX_SIZE = 2600
 WAIT_SECONDS = 10
 
 
+def upload_body(
+    customer: BenchCustomer, *, origin: str, slot_id: str, payload: bytes
+) -> dict[str, str]:
+    """The ``PUT …/ciphertext`` body: ``payload`` sealed for the slot as the PC seals a PFX."""
+    assert customer.certificate_fingerprint is not None
+    envelope = seal(
+        key=new_relay_key(),
+        origin=origin,
+        slot_id=slot_id,
+        customer_id=customer.customer_id,
+        certificate_fingerprint=customer.certificate_fingerprint,
+        plaintext=payload,
+    )
+    return {"ciphertext": base64.b64encode(envelope).decode()}
+
+
 @dataclass
 class _Tally:
     latencies: list[float] = field(default_factory=list)
@@ -96,19 +112,10 @@ def _pc(
                     201,
                 )
                 slot_id = opened.json()["slot_id"]
-                envelope = seal(
-                    key=new_relay_key(),
-                    origin=urls.all[0],
-                    slot_id=slot_id,
-                    customer_id=customer.customer_id,
-                    certificate_fingerprint=customer.certificate_fingerprint,
-                    plaintext=payload,
-                )
+                body = upload_body(customer, origin=urls.all[0], slot_id=slot_id, payload=payload)
                 expect(
                     client.put(
-                        f"{urls.next()}{SLOTS}/{slot_id}/ciphertext",
-                        headers=headers,
-                        json={"ciphertext": base64.b64encode(envelope).decode()},
+                        f"{urls.next()}{SLOTS}/{slot_id}/ciphertext", headers=headers, json=body
                     ),
                     204,
                 )
@@ -217,15 +224,7 @@ async def _pairings_on_one_loop(
                 body = {"certificate_fingerprint": fingerprint}
                 opened = expect(await pc.post(url + SLOTS, headers=headers, json=body), 201)
                 slot_id = opened.json()["slot_id"]
-                envelope = seal(
-                    key=new_relay_key(),
-                    origin=url,
-                    slot_id=slot_id,
-                    customer_id=customer.customer_id,
-                    certificate_fingerprint=fingerprint,
-                    plaintext=payload,
-                )
-                upload = {"ciphertext": base64.b64encode(envelope).decode()}
+                upload = upload_body(customer, origin=url, slot_id=slot_id, payload=payload)
                 stored = await pc.request(
                     "PUT", f"{url}{SLOTS}/{slot_id}/ciphertext", headers=headers, json_body=upload
                 )

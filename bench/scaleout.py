@@ -11,7 +11,6 @@ each pair may win — checked on the answers and again in the database afterward
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,10 +19,11 @@ from sqlalchemy import text
 
 from bench.issuance import APPLY, Enrolment
 from bench.load import REQUEST_TIMEOUT_SECONDS, bearer, expect
-from bench.pairing import SLOTS
+from bench.pairing import PFX_SIZE, SLOTS, upload_body
 from bench.prepare import BenchCustomer, make_csrs
-from sync_client.envelope import new_relay_key, seal
 from sync_server.host import Host
+
+PAYLOAD = b"x" * PFX_SIZE  # what each raced slot carries
 
 # The answers the losing request of a race may get; anything else is a failure.
 LOSING_APPLY = {"enrollment_code_used", "certificate_already_valid"}
@@ -123,20 +123,10 @@ async def _race_claims(urls: Sequence[str], customers: Sequence[BenchCustomer]) 
                     201,
                 )
                 slot_id = opened.json()["slot_id"]
-                assert customer.certificate_fingerprint is not None
-                envelope = seal(
-                    key=new_relay_key(),
-                    origin=urls[0],
-                    slot_id=slot_id,
-                    customer_id=customer.customer_id,
-                    certificate_fingerprint=customer.certificate_fingerprint,
-                    plaintext=b"x" * 2600,
-                )
+                body = upload_body(customer, origin=urls[0], slot_id=slot_id, payload=PAYLOAD)
                 expect(
                     await client.put(
-                        f"{urls[0]}{SLOTS}/{slot_id}/ciphertext",
-                        headers=pc,
-                        json={"ciphertext": base64.b64encode(envelope).decode()},
+                        f"{urls[0]}{SLOTS}/{slot_id}/ciphertext", headers=pc, json=body
                     ),
                     204,
                 )
