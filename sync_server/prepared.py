@@ -51,12 +51,10 @@ class Prepared:
     ) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         self.sql = compiled.string
-        # The driver's parameter style: a list in the order of the ``?`` (SQLite's qmark),
-        # else a dict by name (psycopg's pyformat).
-        self._positional = compiled.positional
-        self._order: Sequence[str] = (
-            (compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
-        )
+        # Runs on SQLite's driver only (qmark: a list in the order of the ``?``); for another
+        # dialect a ``Prepared`` only names and converts the rows SQLAlchemy gives (``adopt``).
+        self._runnable = compiled.positional
+        self._order: Sequence[str] = compiled.positiontup or ()
         # Values the statement fixes (its LIMIT, a constant), taken once.
         self._fixed: dict[str, Any] = dict(compiled.params)
         # An INSERT's columns not given get their scalar default, as SQLAlchemy would fill in.
@@ -87,14 +85,16 @@ class Prepared:
             if process is not None:
                 self._result.append((i, process))
 
-    def parameters(self, given: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
-        """The statement's parameters as the driver takes them, converted as SQLAlchemy would
+    def parameters(self, given: Mapping[str, Any]) -> list[Any]:
+        """The statement's parameters in the order of its ``?``, converted as SQLAlchemy would
         bind them (keys the statement has no use for are left out, as SQLAlchemy does)."""
+        if not self._runnable:
+            raise TypeError(f"not a statement for SQLite's driver: {self.sql}")
         values = {**self._fixed, **given}
         ordered = [values[name] for name in self._order]
         for i, process in self._bind:
             ordered[i] = process(ordered[i])
-        return ordered if self._positional else dict(zip(self._order, ordered, strict=True))
+        return ordered
 
     def row(self, values: Sequence[Any]) -> Any:
         """A driver row as the named tuple, each column converted by its type."""
