@@ -31,8 +31,10 @@ from sync_server.settings import MAX_DURATION, parse_duration
 
 # Digits that are not ASCII but that int(), Decimal() and ``\d`` read as digits.
 FOREIGN_DIGITS = "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९０１２３４５６７８９𝟎𝟏𝟐"
-# Letters that Unicode case rules fold onto ASCII ones (ſ → S, ı → I, K (Kelvin) → k).
-FOLDING = "ſıKÅﬀﬁ"
+# Letters that Unicode case rules fold onto ASCII ones (ſ → S, ı → I, the Kelvin sign → k,
+# the Ångström sign → å), and ligatures that case-fold to ASCII pairs. Written as escapes: the
+# Kelvin sign, typed, was once saved as a plain ASCII "K", which made a valid ID now and then.
+FOLDING = "\u017f\u0131\u212a\u212b\u00c5\ufb00\ufb01"
 noisy_text = st.text(
     alphabet=st.one_of(
         st.sampled_from(string.ascii_letters + string.digits + " \t\n.-+_x()"),
@@ -88,6 +90,7 @@ def test_any_text_is_an_id_or_the_one_refusal(text: str) -> None:
 @FAST
 @given(valid_ids, st.integers(min_value=0, max_value=9), st.sampled_from(FOREIGN_DIGITS + FOLDING))
 def test_one_non_ascii_character_anywhere_is_refused(value: str, where: int, char: str) -> None:
+    assert not char.isascii()
     spoofed = value[:where] + char + value[where + 1 :]
     with pytest.raises(InvalidNationalId):
         normalize_national_id(spoofed)
